@@ -1,0 +1,104 @@
+"""Vectorised interpolation of LUT tables (numpy only).
+
+Layouts used throughout lutplug:
+
+* 3D table: float32 ``(N, N, N, 3)`` indexed ``table[b, g, r, channel]`` — R varies fastest
+  in memory, which is the order of .cube files.
+* 1D table: float32 ``(M, 3)`` — one curve per channel, entry ``i`` sits at ``i / (M - 1)``.
+* Coordinates ``u``: float ``(..., 3)`` RGB, already normalised so the lattice spans [0, 1];
+  values outside are clamped to the edge (as OpenColorIO does).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+
+def _prepare(table: np.ndarray, u: np.ndarray):
+    table = np.asarray(table)
+    if table.ndim != 4 or table.shape[3] != 3 or not (table.shape[0] == table.shape[1] == table.shape[2]):
+        raise ValueError(f"3D table must have shape (N, N, N, 3), got {table.shape}")
+    n = table.shape[0]
+    if n < 2:
+        raise ValueError("3D table needs at least 2 nodes per axis")
+    u = np.asarray(u, dtype=np.float32)
+    if u.shape[-1] != 3:
+        raise ValueError(f"coordinates must have shape (..., 3), got {u.shape}")
+    shape = u.shape
+    x = np.clip(u.reshape(-1, 3), 0.0, 1.0) * np.float32(n - 1)
+    x = np.nan_to_num(x, nan=0.0)
+    i0 = np.minimum(x.astype(np.int64), n - 2)
+    frac = (x - i0).astype(np.float32)
+    flat = np.ascontiguousarray(table, dtype=np.float32).reshape(-1, 3)
+    base = (i0[:, 2] * n + i0[:, 1]) * n + i0[:, 0]
+    return flat, n, base, frac, shape
+
+
+def tetrahedral(table: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """Tetrahedral interpolation of a 3D table at normalised RGB ``u``.
+
+    Args:
+        table: float32 (N, N, N, 3), ``table[b, g, r]`` (R fastest).
+        u: (..., 3) RGB lattice coordinates in [0, 1] (clamped).
+
+    Returns:
+        float32 array of the same shape as ``u``.
+
+    >>> import numpy as np
+    >>> n = 5; g = np.linspace(0, 1, n, dtype=np.float32)
+    >>> b, gg, r = np.meshgrid(g, g, g, indexing="ij")
+    >>> identity = np.stack([r, gg, b], axis=-1)
+    >>> tetrahedral(identity, np.array([0.3, 0.6, 0.9])).round(6).tolist()
+    [0.3, 0.6, 0.9]
+    """
+    flat, n, base, frac, shape = _prepare(table, u)
+    step = np.array([1, n, n * n], dtype=np.int64)
+    order = np.argsort(-frac, axis=1, kind="stable")  # axes by descending fraction
+    f_sorted = np.take_along_axis(frac, order, axis=1)
+    steps = step[order]
+    i1 = base + steps[:, 0]
+    i2 = i1 + steps[:, 1]
+    i3 = base + (1 + n + n * n)
+    w0 = 1.0 - f_sorted[:, 0]
+    w1 = f_sorted[:, 0] - f_sorted[:, 1]
+    w2 = f_sorted[:, 1] - f_sorted[:, 2]
+    w3 = f_sorted[:, 2]
+    out = (flat[base] * w0[:, None] + flat[i1] * w1[:, None]
+           + flat[i2] * w2[:, None] + flat[i3] * w3[:, None])
+    return out.astype(np.float32, copy=False).reshape(shape)
+
+
+def trilinear(table: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """Trilinear interpolation of a 3D table at normalised RGB ``u`` (same layouts as
+    :func:`tetrahedral`)."""
+    flat, n, base, frac, shape = _prepare(table, u)
+    fr, fg, fb = frac[:, 0:1], frac[:, 1:2], frac[:, 2:3]
+    sg, sb = n, n * n
+    c00 = flat[base] * (1 - fr) + flat[base + 1] * fr
+    c10 = flat[base + sg] * (1 - fr) + flat[base + sg + 1] * fr
+    c01 = flat[base + sb] * (1 - fr) + flat[base + sb + 1] * fr
+    c11 = flat[base + sb + sg] * (1 - fr) + flat[base + sb + sg + 1] * fr
+    c0 = c00 * (1 - fg) + c10 * fg
+    c1 = c01 * (1 - fg) + c11 * fg
+    out = c0 * (1 - fb) + c1 * fb
+    return out.astype(np.float32, copy=False).reshape(shape)
+
+
+def linear_1d(table: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """Per-channel linear interpolation of a 1D table.
+
+    Args:
+        table: float32 (M, 3), one curve per channel, entry i at i / (M - 1).
+        u: (..., 3) normalised inputs in [0, 1] (clamped).
+    """
+    table = np.asarray(table, dtype=np.float32)
+    if table.ndim != 2 or table.shape[1] != 3 or table.shape[0] < 2:
+        raise ValueError(f"1D table must have shape (M>=2, 3), got {table.shape}")
+    m = table.shape[0]
+    u = np.asarray(u, dtype=np.float32)
+    shape = u.shape
+    x = np.nan_to_num(np.clip(u.reshape(-1, 3), 0.0, 1.0) * np.float32(m - 1), nan=0.0)
+    i0 = np.minimum(x.astype(np.int64), m - 2)
+    f = x - i0
+    cols = np.arange(3)
+    out = table[i0, cols] * (1 - f) + table[i0 + 1, cols] * f
+    return out.astype(np.float32, copy=False).reshape(shape)

@@ -1,0 +1,1 @@
+"""Evaluators: turn a LUT3D (or a decoded .nlut) into pixels."""

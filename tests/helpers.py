@@ -1,0 +1,29 @@
+"""Small helpers shared by the lead's tests (no fixtures: see conftest.py for those)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_LUTS = REPO.parent / "shared" / "luts"
+
+
+def shared_lut(name: str) -> Path:
+    """Path of a LUT in ../shared/luts, skipping the test when the corpus is absent."""
+    path = SHARED_LUTS / name
+    if not path.exists():
+        pytest.skip(f"{path} not present (the shared LUT corpus lives beside the repo)")
+    return path
+
+
+def random_table(n: int, seed: int = 0) -> np.ndarray:
+    """A smooth but strongly non-separable float32 (n, n, n, 3) table, [b, g, r] layout."""
+    g = np.linspace(0, 1, n)
+    b, gg, r = np.meshgrid(g, g, g, indexing="ij")
+    rng = np.random.default_rng(seed)
+    m = rng.normal(0, 0.3, (3, 3)) + np.eye(3)
+    rgb = np.stack([r, gg, b], -1)
+    out = rgb @ m.T + 0.1 * np.sin(3 * rgb[..., [1, 2, 0]]) + rng.normal(0, 0.01, rgb.shape)
+    return out.astype(np.float32)

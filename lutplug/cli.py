@@ -49,10 +49,39 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+FLOAT32_33_BYTES = 33 ** 3 * 3 * 4  # a float32 33³ cube, the usual uncompressed reference
+
+
+def _describe_nlut(path: Path) -> dict:
+    from lutplug.codec.model import n_params
+    from lutplug.codec.nlut import load_nlut
+
+    n = load_nlut(path)
+    size = path.stat().st_size
+    d = n.description
+    prov = d.get("provenance", {})
+    out = {"file": str(path), "format": "nlut", "bytes": size, "sha256": _sha256(path),
+           "content_hash": n.content_hash, "signature": n.signature.state,
+           "key_id": n.signature.key_id, "title": n.title, "parameters": n_params(n.config),
+           "domain_min": n.domain_min.tolist(), "domain_max": n.domain_max.tolist(),
+           "shaper": None if n.shaper is None else {"size": n.shaper.size,
+                                                    "domain_min": n.shaper.domain_min.tolist(),
+                                                    "domain_max": n.shaper.domain_max.tolist()},
+           "colorspace": d.get("colorspace", {}), "provenance": prov,
+           "quality": d.get("quality", {}),
+           "ratio_vs_float32_33": round(FLOAT32_33_BYTES / size, 1)}
+    if prov.get("source_bytes"):
+        out["ratio_vs_source"] = round(prov["source_bytes"] / size, 1)
+    return out
+
+
 def _describe(path: Path) -> dict:
     from lutplug.core.formats import detect_format, read_lut
     from lutplug.core.lut import LUT3D
+    from lutplug.evaluate.load import is_nlut
 
+    if is_nlut(path):
+        return _describe_nlut(path)
     lut = read_lut(path)
     d: dict = {"file": str(path), "format": detect_format(path), "bytes": path.stat().st_size,
                "sha256": _sha256(path), "kind": type(lut).__name__, "title": lut.title,
@@ -77,6 +106,9 @@ def info(file: Path, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(d, indent=2))
         return
+    if d["format"] == "nlut":
+        _print_nlut_info(d)
+        return
     click.echo(f"{d['file']}")
     click.echo(f"  format     {d['format']} ({d['kind']}, {d['bytes']} bytes)")
     grid = f"{d['size']}^3" if d["kind"] == "LUT3D" else f"{d['size']} entries"
@@ -94,6 +126,33 @@ def info(file: Path, as_json: bool) -> None:
     click.echo(f"  sha256     {d['sha256']}")
 
 
+def _print_nlut_info(d: dict) -> None:
+    prov, q = d["provenance"], d["quality"]
+    click.echo(f"{d['file']}")
+    ratios = f"{d['ratio_vs_float32_33']}:1 vs a float32 33^3"
+    if "ratio_vs_source" in d:
+        ratios = f"{d['ratio_vs_source']}:1 vs its source, " + ratios
+    click.echo(f"  format     nlut, {d['bytes']} bytes ({ratios}), {d['parameters']} parameters")
+    key = f" (key {d['key_id']})" if d["key_id"] else ""
+    click.echo(f"  signature  {d['signature']}{key}")
+    click.echo(f"  domain     {_fmt3(d['domain_min'])} .. {_fmt3(d['domain_max'])}")
+    if d["shaper"]:
+        s = d["shaper"]
+        click.echo(f"  shaper     1D, {s['size']} entries, {_fmt3(s['domain_min'])} .. {_fmt3(s['domain_max'])}")
+    cs = d["colorspace"]
+    if cs:
+        click.echo(f"  colour     {cs.get('input', '?')} -> {cs.get('output', '?')}")
+    if prov.get("source"):
+        click.echo(f"  source     {prov['source']} ({prov.get('source_bytes')} bytes, {prov.get('grid')}^3, "
+                   f"sha256 {str(prov.get('source_sha256'))[:16]}…)")
+    click.echo(f"  made       {prov.get('created', '?')} by lutplug {prov.get('lutplug', '?')}, "
+               f"settings {json.dumps(prov.get('settings', {}), sort_keys=True)}")
+    click.echo(f"  lineage    parent {prov.get('parent') or 'none'}; this {d['content_hash'][:16]}…")
+    if q:
+        click.echo(f"  quality    ΔE00 mean {q.get('de_mean')}  p99 {q.get('de_p99')}  max {q.get('de_max')}  "
+                   f"PSNR {q.get('psnr')} dB  (meets target: {q.get('meets_target')})")
+
+
 def _fmt3(v) -> str:
     return "(" + ", ".join(f"{x:.4g}" for x in v) + ")"
 
@@ -106,49 +165,82 @@ def _fmt3(v) -> str:
               help="Cube size of the output (default: the source's).")
 @click.option("--format", "fmt", default=None, help="Force the output format.")
 def bake(source: Path, output: Path, size: Optional[int], fmt: Optional[str]) -> None:
-    """Convert any LUT to any written format and size."""
+    """Convert any LUT or .nlut to any written format and size."""
     from lutplug.core.formats import write_lut
-    from lutplug.evaluate.load import load_lut3d
     from lutplug.evaluate.bake import flatten
+    from lutplug.evaluate.load import load_transform, to_cube
 
-    lut = load_lut3d(source)
-    target = size or lut.size
-    baked = lut if target == lut.size else lut.resample(target)
+    transform = load_transform(source)
+    t0 = time.perf_counter()
+    baked = to_cube(transform, size)
+    dt = time.perf_counter() - t0
     try:
         write_lut(baked, output, fmt)
     except LutError as exc:
         if baked.shaper is None or "shaper" not in str(exc):
             raise
-        baked = flatten(lut, target)  # the destination cannot hold a shaper: bake it in
+        baked = flatten(transform, baked.size)  # the destination cannot hold a shaper: bake it in
         write_lut(baked, output, fmt)
         click.echo(f"note: {output.suffix} holds no shaper; the shaper was baked into the "
-                   f"{target}^3 lattice", err=True)
-    click.echo(f"wrote {output} ({baked.size}^3, {output.stat().st_size} bytes)")
+                   f"{baked.size}^3 lattice", err=True)
+    click.echo(f"wrote {output} ({baked.size}^3, {output.stat().st_size} bytes; "
+               f"evaluated in {dt * 1000:.1f} ms)")
 
 
 @main.command()
 @click.argument("image", type=click.Path(path_type=Path))
 @click.option("-o", "--output", type=click.Path(path_type=Path), required=True)
 @click.option("--lut", "lut_path", type=click.Path(path_type=Path), required=True,
-              help="Any LUT file lutplug reads.")
+              help="Any LUT file lutplug reads, or a .nlut.")
 @click.option("--mix", type=click.FloatRange(0.0, 1.0), default=1.0, show_default=True,
               help="Strength: 0 = original, 1 = full grade.")
-def apply(image: Path, output: Path, lut_path: Path, mix: float) -> None:
-    """Apply a LUT to an image (EXR, PNG, TIFF, DPX, JPEG), keeping its bit depth."""
-    from lutplug.evaluate.load import load_lut3d
+@click.option("--engine", type=click.Choice(["auto", "mlp", "cube"]), default="auto", show_default=True,
+              help="For a .nlut: run the network (mlp: torch, CUDA when present) or bake a 65^3 "
+                   "cube and apply it through OpenColorIO (cube). auto = mlp on a GPU, else cube.")
+@click.option("--pubkey", type=click.Path(path_type=Path), default=None,
+              help="Refuse a .nlut that is not signed by this key.")
+def apply(image: Path, output: Path, lut_path: Path, mix: float, engine: str,
+          pubkey: Optional[Path]) -> None:
+    """Apply a LUT or .nlut to an image (EXR, PNG, TIFF, DPX, JPEG), keeping its bit depth."""
+    from lutplug.evaluate.load import load_transform, to_cube
     from lutplug.evaluate.ocio_cpu import apply_image
     from lutplug.imageio import read_image, write_image
 
-    lut = load_lut3d(lut_path)
+    transform = load_transform(lut_path, *_trust(pubkey))
     pixels, meta = read_image(image)
     if pixels.shape[2] not in (3, 4):
         raise LutError(f"image has {pixels.shape[2]} channels; RGB or RGBA expected", image)
     t0 = time.perf_counter()
-    graded = apply_image(lut, pixels, mix=mix)
+    if not hasattr(transform, "bake") or engine == "cube" or (engine == "auto" and not _has_cuda()):
+        used = "OpenColorIO dense cube"
+        graded = apply_image(to_cube(transform, None if not hasattr(transform, "bake") else 65),
+                             pixels, mix=mix)
+    else:
+        from lutplug.codec.torch_eval import apply_image_torch
+
+        used = "network (torch)"
+        graded = apply_image_torch(transform, pixels, mix=mix)
     dt = time.perf_counter() - t0
     write_image(output, graded, like=meta)
     click.echo(f"wrote {output} ({meta.width}x{meta.height}, {meta.pixel_type}, "
-               f"applied in {dt * 1000:.0f} ms)")
+               f"{used}, {dt * 1000:.0f} ms)")
+
+
+def _has_cuda() -> bool:
+    try:
+        import torch
+    except ImportError:
+        return False
+    return bool(torch.cuda.is_available())
+
+
+def _trust(pubkey: Optional[Path]) -> tuple:
+    """(trusted_keys, require_signature) for loaders, from an optional public key file."""
+    if pubkey is None:
+        return (), False
+    from lutplug.codec.signing import load_public_key
+
+    return (load_public_key(pubkey),), True
 
 
 @main.command(name="eval")
@@ -164,11 +256,12 @@ def apply(image: Path, output: Path, lut_path: Path, mix: float) -> None:
 @click.option("--seed", type=int, default=0, show_default=True)
 def evaluate(reference: Path, candidate: Path, as_json: bool, heatmap: Optional[Path],
              image: Optional[Path], points: int, seed: int) -> None:
-    """Report how close CANDIDATE is to REFERENCE (ΔE00 mean/p95/p99/max, PSNR)."""
-    from lutplug.evaluate.load import load_lut3d
+    """Report how close CANDIDATE is to REFERENCE (ΔE00 mean/p95/p99/max, PSNR); either may be
+    a .nlut."""
+    from lutplug.evaluate.load import load_transform
     from lutplug.metrics import QUALITY_TARGETS, compare_outputs, quality_report
 
-    ref, cand = load_lut3d(reference), load_lut3d(candidate)
+    ref, cand = load_transform(reference), load_transform(candidate)
     report = quality_report(ref, cand, n_random=points, seed=seed)
     result = {"reference": str(reference), "candidate": str(candidate), **report.as_dict(),
               "meets": {k: report.meets(t) for k, t in QUALITY_TARGETS.items()}}
@@ -179,7 +272,8 @@ def evaluate(reference: Path, candidate: Path, as_json: bool, heatmap: Optional[
 
         pixels, _ = read_image(image)
         pixels = pixels[..., :3] if pixels.shape[2] >= 3 else np.repeat(pixels[..., :1], 3, 2)
-        graded = apply_image(ref, pixels), apply_image(cand, pixels)
+        graded = tuple(t.apply(pixels) if hasattr(t, "bake") else apply_image(t, pixels)
+                       for t in (ref, cand))
         result["image"] = {"file": str(image), **compare_outputs(*graded).as_dict()}
     if heatmap is not None:
         _write_heatmaps(ref, cand, heatmap, graded)
@@ -208,6 +302,160 @@ def _write_heatmaps(ref, cand, path: Path, graded=None) -> None:
     if graded is not None:
         img_path = path.with_name(path.stem + "-image" + path.suffix)
         save_heatmap(image_delta_e(*graded), img_path, title="dE00 on the image")
+
+
+EXIT_INVALID_SIGNATURE, EXIT_UNSIGNED = 3, 4
+
+
+@main.command()
+@click.argument("source", type=click.Path(path_type=Path))
+@click.option("-o", "--output", type=click.Path(path_type=Path), required=True, help="The .nlut to write.")
+@click.option("--quality", type=click.Choice(["invisible", "high", "draft"]), default="invisible",
+              show_default=True, help="Named target (invisible = T1).")
+@click.option("--max-de00-mean", type=float, default=None, help="Custom target: ΔE00 mean.")
+@click.option("--max-de00-p99", type=float, default=None, help="Custom target: ΔE00 p99.")
+@click.option("--budget-kb", type=float, default=None, help="Largest acceptable network, in KB.")
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--input-space", default=None, help="Colour-space tag of the input, e.g. ACEScct.")
+@click.option("--output-space", default=None, help="Colour-space tag of the output, e.g. 'sRGB - Display'.")
+@click.option("--parent", type=click.Path(path_type=Path), default=None,
+              help="The .nlut this one replaces (recorded as its parent for roll-back).")
+def compress(source: Path, output: Path, quality: str, max_de00_mean: Optional[float],
+             max_de00_p99: Optional[float], budget_kb: Optional[float], device: str, seed: int,
+             input_space: Optional[str], output_space: Optional[str], parent: Optional[Path]) -> None:
+    """Compress a LUT into a tiny network (.nlut)."""
+    import dataclasses as dc
+
+    from lutplug.codec.compress import compress as run_compress
+    from lutplug.evaluate.load import load_lut3d
+    from lutplug.metrics import QUALITY_TARGETS
+
+    lut = load_lut3d(source)
+    target = QUALITY_TARGETS[quality]
+    if max_de00_mean is not None:
+        target = dc.replace(target, de_mean=max_de00_mean)
+    if max_de00_p99 is not None:
+        target = dc.replace(target, de_p99=max_de00_p99)
+    parent_hash = None
+    if parent is not None:
+        from lutplug.codec.nlut import load_nlut
+
+        parent_hash = load_nlut(parent).content_hash
+    colorspace = {k: v for k, v in (("input", input_space), ("output", output_space)) if v}
+    from tqdm import tqdm
+
+    with tqdm(desc=f"compress {source.name}", unit="step", leave=False, dynamic_ncols=True) as bar:
+        def progress(info: dict) -> None:
+            bar.update(int(info.get("steps", 1)) if "steps" in info else 1)
+            shown = {k: (f"{v:.3f}" if isinstance(v, float) else v) for k, v in info.items()
+                     if k in ("params", "de_mean", "de_p99", "de_max", "attempt", "stage")}
+            bar.set_postfix(shown, refresh=False)
+
+        result = run_compress(lut, target=target, seed=seed, device=device, progress=progress,
+                              budget_bytes=int(budget_kb * 1024) if budget_kb else None,
+                              source=source, colorspace=colorspace, parent=parent_hash)
+    size = result.nlut.save(output)
+    src_bytes = source.stat().st_size
+    click.echo(f"wrote {output}: {size} bytes — {src_bytes / size:.1f}:1 vs {source.name} "
+               f"({src_bytes} bytes), {FLOAT32_33_BYTES / size:.1f}:1 vs a float32 33^3")
+    click.echo(f"  quality {result.report.summary()}")
+    click.echo(f"  time    {result.seconds:.1f} s on {result.nlut.description['provenance']['settings']['device']}")
+    if not result.meets_target:
+        click.echo(f"lutplug: the best network found does not meet the '{quality}' target; "
+                   f"it was written anyway for inspection", err=True)
+        sys.exit(EXIT_FAILURE)
+
+
+@main.command()
+@click.option("-o", "--output", type=click.Path(path_type=Path), required=True,
+              help="Private key file to write; the public key goes to OUTPUT.pub.")
+def keygen(output: Path) -> None:
+    """Create an Ed25519 key pair for signing .nlut files."""
+    from lutplug.codec.signing import generate_keypair
+
+    pub = output.with_name(output.name + ".pub")
+    kid = generate_keypair(output, pub)
+    click.echo(f"wrote private key {output} (keep it secret) and public key {pub}; key id {kid}")
+
+
+@main.command()
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--key", type=click.Path(path_type=Path), required=True, help="Private key (PEM).")
+@click.option("-o", "--output", type=click.Path(path_type=Path), default=None,
+              help="Write the signed file here instead of in place.")
+def sign(file: Path, key: Path, output: Optional[Path]) -> None:
+    """Sign a .nlut (Ed25519)."""
+    from lutplug.codec.nlut import sign_file
+    from lutplug.codec.signing import load_private_key
+
+    kid = sign_file(file, load_private_key(key), output)
+    click.echo(f"signed {output or file} with key {kid}")
+
+
+@main.command()
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--pubkey", type=click.Path(path_type=Path), default=None,
+              help="Trusted public key; the file must be signed by it.")
+def verify(file: Path, pubkey: Optional[Path]) -> None:
+    """Check a .nlut's signature. Exit 0 valid, 3 tampered or invalid, 4 unsigned when a key is
+    required."""
+    from lutplug.codec import container
+    from lutplug.codec.nlut import MAX_NLUT_BYTES, check_signature
+    from lutplug.fileio import read_bytes
+
+    trusted, required = _trust(pubkey)
+    try:
+        c = container.decode(read_bytes(file, MAX_NLUT_BYTES), str(file))
+    except LutError as exc:
+        click.echo(f"INVALID: {exc}")
+        sys.exit(EXIT_INVALID_SIGNATURE)
+    status = check_signature(c, trusted)
+    if status.state == "invalid":
+        click.echo(f"INVALID: {file}: signature (key {status.key_id}) does not match the contents")
+        sys.exit(EXIT_INVALID_SIGNATURE)
+    if status.state == "unsigned":
+        click.echo(f"UNSIGNED: {file}")
+        sys.exit(EXIT_UNSIGNED if required else 0)
+    if required and status.state != "valid":
+        click.echo(f"INVALID: {file}: intact, but signed by key {status.key_id}, not by {pubkey}")
+        sys.exit(EXIT_INVALID_SIGNATURE)
+    trust = "by the trusted key" if status.state == "valid" else "(no trusted key given: integrity only)"
+    click.echo(f"VALID: {file}: signed with key {status.key_id} {trust}; content {c.content_hash[:16]}")
+
+
+@main.command()
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--glsl", type=click.Path(path_type=Path), default=None, help="Write a GLSL shader.")
+@click.option("--stage", type=click.Choice(["compute", "fragment", "function"]), default="compute",
+              show_default=True, help="GLSL shader kind.")
+@click.option("--glsl-version", type=click.Choice(["glsl_4.5", "glsl_4.0", "glsl_es_3.0"]),
+              default="glsl_4.5", show_default=True)
+@click.option("--onnx", type=click.Path(path_type=Path), default=None, help="Write an ONNX model.")
+def export(file: Path, glsl: Optional[Path], stage: str, glsl_version: str, onnx: Optional[Path]) -> None:
+    """Export a .nlut's network as a GLSL shader and/or an ONNX model."""
+    from lutplug.codec.nlut import load_nlut
+    from lutplug.fileio import atomic_write
+
+    if glsl is None and onnx is None:
+        raise click.UsageError("give --glsl and/or --onnx")
+    nlut = load_nlut(file)
+    if glsl is not None:
+        from lutplug.codec import glsl as glsl_mod
+
+        if stage == "compute":
+            text = glsl_mod.compute_shader(nlut, glsl_version)
+        elif stage == "fragment":
+            text = glsl_mod.fragment_shader(nlut, glsl_version)
+        else:
+            text = glsl_mod.function_source(nlut)
+        atomic_write(glsl, text)
+        click.echo(f"wrote {glsl} ({stage} shader, {glsl_version}, {len(text)} characters)")
+    if onnx is not None:
+        from lutplug.codec.onnx_export import export_onnx
+
+        export_onnx(nlut, onnx)
+        click.echo(f"wrote {onnx} ({onnx.stat().st_size} bytes)")
 
 
 @main.command()

@@ -105,6 +105,8 @@ class LUT3D:
         domain_min, domain_max: float64 (3,), the input range the lattice spans (after the shaper).
         shaper: optional :class:`LUT1D` applied first; its domain is then the LUT's input domain.
         title, comments, source: descriptive metadata.
+        interpolation: how the file asks to be evaluated, ``"tetrahedral"`` (default) or
+            ``"trilinear"``; :meth:`apply` and the OCIO engine honour it.
 
     >>> lut = LUT3D.identity(2)
     >>> lut.apply([[0.25, 0.5, 0.75]]).tolist()
@@ -118,8 +120,12 @@ class LUT3D:
     title: str = ""
     comments: Sequence[str] = ()
     source: Optional[str] = None
+    interpolation: str = "tetrahedral"
 
     def __post_init__(self) -> None:
+        if self.interpolation not in _METHODS:
+            raise LutError(f"unknown interpolation {self.interpolation!r}; use one of {_METHODS}",
+                           self.source)
         table = np.asarray(self.table, dtype=np.float32)
         if (table.ndim != 4 or table.shape[3] != 3
                 or not table.shape[0] == table.shape[1] == table.shape[2] or table.shape[0] < 2):
@@ -161,11 +167,13 @@ class LUT3D:
             rgb = self.shaper.apply(rgb)
         return _normalise(rgb, self.domain_min, self.domain_max)
 
-    def apply(self, rgb: np.ndarray, method: str = "tetrahedral") -> np.ndarray:
+    def apply(self, rgb: np.ndarray, method: Optional[str] = None) -> np.ndarray:
         """Evaluate at input RGB (..., 3); returns float32 (..., 3).
 
-        ``method`` is ``"tetrahedral"`` (default, as OCIO and Resolve) or ``"trilinear"``.
+        ``method`` is ``"tetrahedral"`` (as OCIO and Resolve) or ``"trilinear"``; default: the
+        LUT's own :attr:`interpolation`.
         """
+        method = method or self.interpolation
         if method not in _METHODS:
             raise LutError(f"unknown interpolation {method!r}; use one of {_METHODS}")
         u = self.lattice_coordinates(rgb)
@@ -176,10 +184,11 @@ class LUT3D:
         without a shaper (with one, nodes sit at shaper *outputs*)."""
         return lattice(self.size, self.domain_min, self.domain_max)
 
-    def resample(self, size: int, method: str = "tetrahedral") -> "LUT3D":
-        """The same transform on a ``size``³ lattice over the same domain (shaper kept)."""
+    def resample(self, size: int, method: Optional[str] = None) -> "LUT3D":
+        """The same transform on a ``size``³ lattice over the same domain (shaper kept),
+        sampled with ``method`` (default: the LUT's own interpolation)."""
         u = lattice(size, (0, 0, 0), (1, 1, 1))
-        fn = tetrahedral if method == "tetrahedral" else trilinear
+        fn = tetrahedral if (method or self.interpolation) == "tetrahedral" else trilinear
         table = fn(self.table, u).reshape(size, size, size, 3)
         return dataclasses.replace(self, table=table, comments=list(self.comments))
 

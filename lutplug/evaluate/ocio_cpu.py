@@ -42,7 +42,7 @@ def _lut1d_transform(ocio, shaper: LUT1D):
 
 
 def group_transform(lut: LUT3D):
-    """An OCIO ``GroupTransform`` equal to ``lut`` (tetrahedral)."""
+    """An OCIO ``GroupTransform`` equal to ``lut`` (with its interpolation)."""
     ocio = _ocio()
     steps = []
     if lut.shaper is not None:
@@ -53,7 +53,8 @@ def group_transform(lut: LUT3D):
     t3.setGridSize(lut.size)
     # OCIO stores blue fastest (data[r, g, b]); ours is table[b, g, r].
     t3.setData(np.ascontiguousarray(lut.table.transpose(2, 1, 0, 3), dtype=np.float32).reshape(-1))
-    t3.setInterpolation(ocio.INTERP_TETRAHEDRAL)
+    t3.setInterpolation(ocio.INTERP_TETRAHEDRAL if lut.interpolation == "tetrahedral"
+                        else ocio.INTERP_LINEAR)
     steps.append(t3)
     return ocio.GroupTransform([s for s in steps if s is not None])
 

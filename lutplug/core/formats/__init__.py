@@ -72,7 +72,8 @@ def detect_format(path: PathLike) -> str:
     except OSError as exc:
         raise LutError(f"cannot read file ({exc.strerror})", path) from None
     for name in ("cube", "3dl", "spi3d", "spi1d", "csp", "clf", "hald"):
-        sniff = getattr(_FORMATS[name].load(), "sniff", None)
+        module = _FORMATS[name].load()
+        sniff = getattr(module, f"sniff_{name}", None) or getattr(module, "sniff", None)
         if sniff is not None and sniff(head):
             return name
     return "ocio"

@@ -10,7 +10,6 @@ Spec notes (Adobe Cube LUT Specification 1.0 and DaVinci Resolve's variant):
 """
 from __future__ import annotations
 
-from pathlib import Path
 from typing import List, Optional, Tuple, Union
 
 import numpy as np
@@ -134,8 +133,10 @@ def write(lut: Union[LUT3D, LUT1D], path: PathLike) -> None:
     """Write ``lut`` as a .cube file (Iridas DOMAIN_* for a plain table; Resolve
     LUT_1D/3D_INPUT_RANGE when a shaper is present). Values keep float32 precision."""
     out: List[str] = []
+    has_shaper = isinstance(lut, LUT3D) and lut.shaper is not None
     if lut.title:
-        out.append(f'TITLE "{lut.title}"')
+        # OCIO refuses TITLE in a Resolve 1D+3D file: keep the title as a comment there.
+        out.append(f"# TITLE {lut.title}" if has_shaper else f'TITLE "{lut.title}"')
     out += [f"# {c}" for c in lut.comments if c]
     if isinstance(lut, LUT1D):
         out.append(f"LUT_1D_SIZE {lut.size}")

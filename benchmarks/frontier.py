@@ -1,0 +1,186 @@
+"""Codec frontier: for every 3D LUT in ../shared/luts, lutplug's .nlut vs the obvious alternatives
+at the T1 ("invisible") target, side by side in one run.
+
+    .venv/bin/python benchmarks/frontier.py [--luts ../shared/luts] [--out benchmarks/results]
+                                            [--only PATTERN] [--threads 2]
+
+* lutplug: ``compress`` → the whole .nlut file's bytes → bake back to the source's native grid →
+  quality against the source (lattice + 200k seeded points; ΔE00 on sRGB-encoded clipped outputs).
+* baseline A: the LUT resampled to k³ (smallest k meeting T1; shaper kept and counted), float16 +
+  zlib -9.
+* baseline B: G'MIC ``compress_clut`` (defaults), read from benchmarks/results/gmic.json written by
+  benchmarks/gmic_baseline.py (run it first; it takes minutes per LUT).
+
+Writes frontier.json, frontier.md and frontier.png (size vs ΔE00 mean, one curve per codec).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import statistics
+import time
+import zlib
+from pathlib import Path
+
+import numpy as np
+
+from lutplug import __version__
+from lutplug.codec.compress import compress
+from lutplug.core.formats import read_lut
+from lutplug.core.lut import LUT3D
+from lutplug.evaluate.load import as_lut3d
+from lutplug.metrics import QUALITY_TARGETS, quality_report
+
+REPO = Path(__file__).resolve().parents[1]
+T1 = QUALITY_TARGETS["invisible"]
+
+
+def baseline_a(lut: LUT3D, max_size: int = 65) -> dict:
+    """Smallest k³ resample meeting T1 (float16 + zlib -9, shaper included), and the whole
+    size-vs-ΔE curve of the sizes tried."""
+    curve, found = [], None
+    shaper_bytes = 0
+    if lut.shaper is not None:
+        shaper_bytes = len(zlib.compress(lut.shaper.table.astype(np.float16).tobytes(), 9))
+    for k in range(2, max_size + 1):
+        small = lut.resample(k)
+        small = LUT3D(small.table.astype(np.float16).astype(np.float32), small.domain_min,
+                      small.domain_max, shaper=small.shaper)
+        nbytes = len(zlib.compress(small.table.astype(np.float16).tobytes(), 9)) + shaper_bytes
+        rep = quality_report(lut, small)
+        point = {"k": k, "bytes": nbytes, **rep.as_dict(), "meets": rep.meets(T1)}
+        curve.append(point)
+        if point["meets"]:
+            found = point
+            break
+    return {"best": found, "curve": curve}
+
+
+def lutplug_codec(lut: LUT3D, source: Path, workdir: Path, seed: int) -> dict:
+    t0 = time.perf_counter()
+    result = compress(lut, target=T1, seed=seed, device="cpu", source=source)
+    seconds = time.perf_counter() - t0
+    out = workdir / (source.stem + ".nlut")
+    size = result.nlut.save(out)
+    t1 = time.perf_counter()
+    baked = result.nlut.bake(lut.size)
+    bake_s = time.perf_counter() - t1
+    rep = quality_report(lut, baked)
+    return {"bytes": size, "compress_s": seconds, "bake_native_s": bake_s,
+            "direct": result.report.as_dict(), **rep.as_dict(), "meets": rep.meets(T1),
+            "model": result.nlut.config, "curve": [
+                {"bytes": a.get("stored_bytes"), "de_mean": a.get("de_mean"), "de_p99": a.get("de_p99"),
+                 "de_max": a.get("de_max"), "psnr": a.get("psnr"), "hidden": a.get("hidden"),
+                 "meets": a.get("meets")} for a in result.attempts]}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--luts", type=Path, default=REPO.parent / "shared" / "luts")
+    ap.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results")
+    ap.add_argument("--only", default="", help="only files whose name contains this")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args()
+    import torch
+
+    torch.set_num_threads(args.threads)
+    args.out.mkdir(parents=True, exist_ok=True)
+    workdir = args.out / "nlut"
+    workdir.mkdir(exist_ok=True)
+    gmic_path = args.out / "gmic.json"
+    gmic = json.loads(gmic_path.read_text()) if gmic_path.exists() else {}
+    rows = []
+    files = sorted(p for p in args.luts.iterdir()
+                   if p.is_file() and p.suffix.lower() not in (".md", ".spi1d") and args.only in p.name)
+    for path in files:
+        lut = as_lut3d(read_lut(path))
+        row = {"file": path.name, "grid": lut.size, "shaper": lut.shaper is not None,
+               "source_bytes": path.stat().st_size}
+        row["lutplug"] = lutplug_codec(lut, path, workdir, args.seed)
+        row["baseline_a"] = baseline_a(lut)
+        g = gmic.get(path.name)
+        row["baseline_b"] = g if g else {"status": "not run"}
+        rows.append(row)
+        a = row["baseline_a"]["best"]
+        lp = row["lutplug"]
+        print(f"{path.name:58s} {lut.size:2d}^3  lutplug {lp['bytes']:6d} B  mean {lp['de_mean']:.3f} "
+              f"p99 {lp['de_p99']:.2f} max {lp['de_max']:.2f} PSNR {lp['psnr']:.1f} "
+              f"{'T1' if lp['meets'] else '--'} {lp['compress_s']:.1f}s | A "
+              + (f"{a['bytes']:6d} B (k={a['k']})" if a else "never meets T1"), flush=True)
+        _write(args.out, rows)
+    _write(args.out, rows, final=True)
+
+
+def _summary(rows) -> dict:
+    lp = [r["lutplug"]["bytes"] for r in rows]
+    a = [r["baseline_a"]["best"]["bytes"] for r in rows if r["baseline_a"]["best"]]
+    return {"luts": len(rows), "lutplug_median_bytes": statistics.median(lp) if lp else None,
+            "baseline_a_median_bytes": statistics.median(a) if a else None,
+            "baseline_a_never_meets": sum(1 for r in rows if not r["baseline_a"]["best"]),
+            "lutplug_meets_t1": sum(1 for r in rows if r["lutplug"]["meets"]),
+            "lutplug_median_compress_s": statistics.median(r["lutplug"]["compress_s"] for r in rows)
+            if rows else None}
+
+
+def _write(out: Path, rows, final: bool = False) -> None:
+    summary = _summary(rows)
+    doc = {"machine": platform.platform(), "lutplug": __version__, "target": T1.__dict__,
+           "summary": summary, "rows": rows}
+    (out / "frontier.json").write_text(json.dumps(doc, indent=2, default=float))
+    lines = ["# Codec frontier at T1 (ΔE00 mean ≤ 0.45, p99 ≤ 1.5, max ≤ 3, PSNR ≥ 45 dB)", "",
+             f"{summary}", "",
+             "| LUT | grid | lutplug B | ΔE mean / p99 / max | PSNR | T1 | compress s | A: k | A B | "
+             "G'MIC B | G'MIC ΔE mean / p99 / max |",
+             "|---|---:|---:|---|---:|:-:|---:|---:|---:|---:|---|"]
+    for r in rows:
+        lp, a, g = r["lutplug"], r["baseline_a"]["best"], r["baseline_b"]
+        gb = g.get("bytes") if g.get("status") == "ok" else g.get("status")
+        gq = (f"{g['de_mean']:.2f} / {g['de_p99']:.2f} / {g['de_max']:.2f}"
+              if g.get("status") == "ok" and "de_mean" in g else "")
+        lines.append(f"| {r['file']} | {r['grid']} | {lp['bytes']} | {lp['de_mean']:.3f} / {lp['de_p99']:.2f} / "
+                     f"{lp['de_max']:.2f} | {lp['psnr']:.1f} | {'yes' if lp['meets'] else 'no'} | "
+                     f"{lp['compress_s']:.1f} | {a['k'] if a else '–'} | {a['bytes'] if a else 'never'} | "
+                     f"{gb} | {gq} |")
+    (out / "frontier.md").write_text("\n".join(lines) + "\n")
+    if final:
+        _plot(out, rows)
+
+
+def _plot(out: Path, rows) -> None:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("matplotlib not installed: no frontier.png")
+        return
+    fig, ax = plt.subplots(figsize=(9, 6))
+    for r in rows:
+        a = [p for p in r["baseline_a"]["curve"]]
+        ax.plot([p["bytes"] for p in a], [p["de_mean"] for p in a], color="tab:orange", alpha=0.35, lw=1)
+        c = [p for p in r["lutplug"]["curve"] if p["bytes"]]
+        c.sort(key=lambda p: p["bytes"])
+        ax.plot([p["bytes"] for p in c], [p["de_mean"] for p in c], color="tab:blue", alpha=0.35, lw=1,
+                marker=".")
+        g = r["baseline_b"]
+        if g.get("status") == "ok" and "de_mean" in g:
+            ax.scatter([g["bytes"]], [g["de_mean"]], color="tab:green", s=14)
+    ax.axhline(T1.de_mean, color="k", ls="--", lw=1, label="T1 mean 0.45")
+    ax.plot([], [], color="tab:blue", label="lutplug (.nlut attempts)")
+    ax.plot([], [], color="tab:orange", label="baseline A (k³ fp16+zlib)")
+    ax.scatter([], [], color="tab:green", label="baseline B (G'MIC keypoints)")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("bytes")
+    ax.set_ylabel("ΔE00 mean")
+    ax.legend()
+    ax.set_title("Size vs error, every 3D LUT in shared/luts")
+    fig.tight_layout()
+    fig.savefig(out / "frontier.png", dpi=110)
+
+
+if __name__ == "__main__":
+    main()

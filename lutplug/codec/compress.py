@@ -1,0 +1,70 @@
+"""``compress``: LUT3D in, NeuralLUT out, with its quality measured the T1 way and its provenance
+recorded. Needs torch (training); everything it returns is numpy."""
+from __future__ import annotations
+
+import dataclasses
+import time
+from pathlib import Path
+from typing import Callable, Optional
+
+from lutplug import __version__
+from lutplug.codec.nlut import NeuralLUT, file_sha256, utc_now
+from lutplug.core.lut import LUT3D
+from lutplug.errors import LutError
+from lutplug.metrics import QUALITY_TARGETS, QualityReport, QualityTarget, quality_report
+
+
+@dataclasses.dataclass
+class CompressResult:
+    nlut: NeuralLUT
+    report: QualityReport
+    seconds: float
+    attempts: list
+
+    @property
+    def meets_target(self) -> bool:
+        return bool(self.nlut.description.get("quality", {}).get("meets_target"))
+
+
+def compress(lut: LUT3D, *, target: QualityTarget = QUALITY_TARGETS["invisible"],
+             budget_bytes: Optional[int] = None, seed: int = 0, device: str = "cpu",
+             progress: Optional[Callable[[dict], None]] = None, source: Optional[Path] = None,
+             colorspace: Optional[dict] = None, parent: Optional[str] = None,
+             n_random: int = 200_000) -> CompressResult:
+    """Train the smallest network meeting ``target`` for ``lut`` (see :func:`lutplug.codec.train.fit`).
+
+    The returned quality report compares the decoded network with ``lut`` over lattice nodes plus
+    ``n_random`` seeded points of the input domain (the T1 protocol). Deterministic for a seed on CPU.
+    """
+    try:
+        from lutplug.codec.train import fit
+    except ImportError as exc:  # torch missing
+        raise LutError(f"compressing needs torch (pip install torch==2.13.0): {exc}") from None
+    if device not in ("cpu", "cuda", "auto"):
+        raise LutError(f"device must be auto, cpu or cuda, got {device!r}")
+    if device == "auto":
+        import torch
+
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    t0 = time.perf_counter()
+    targets = {"de_mean": target.de_mean, "de_p99": target.de_p99, "de_max": target.de_max,
+               "psnr": target.psnr}
+    result = fit(lut.table, targets=targets, budget_bytes=budget_bytes, seed=seed, device=device,
+                 progress=progress)
+    nlut = NeuralLUT(result.config, result.params, lut.domain_min, lut.domain_max, lut.shaper)
+    report = quality_report(lut, nlut, n_random=n_random, seed=seed)
+    seconds = time.perf_counter() - t0
+    provenance = {"grid": lut.size, "created": utc_now(), "lutplug": __version__, "parent": parent,
+                  "settings": {"target": targets, "budget_bytes": budget_bytes, "seed": seed,
+                               "device": device}}
+    if source is not None:
+        provenance.update(source=Path(source).name, source_bytes=Path(source).stat().st_size,
+                          source_sha256=file_sha256(source))
+    nlut.description = {
+        "title": lut.title,
+        "colorspace": dict(colorspace or {}),
+        "provenance": provenance,
+        "quality": {**{k: round(v, 5) for k, v in report.as_dict().items() if k != "points"},
+                    "points": report.points, "meets_target": report.meets(target)},
+    }
+    return CompressResult(nlut, report, seconds, result.attempts)

@@ -1,0 +1,133 @@
+"""GLSL source for a .nlut's network: a function ``vec3 lutplug_apply(vec3 rgb)`` with the weights
+as constants, plus ready-to-use compute and fragment shader wrappers.
+
+Every op matches :func:`lutplug.codec.model.forward_numpy` (and the shaper / domain handling of
+:class:`~lutplug.codec.nlut.NeuralLUT`); tests run the emitted shaders on Mesa llvmpipe.
+"""
+from __future__ import annotations
+
+import math
+from typing import Dict, List
+
+import numpy as np
+
+from lutplug.codec.nlut import NeuralLUT
+from lutplug.codec.quantize import dequantize_params
+
+VERSIONS = {"glsl_4.5": "#version 450", "glsl_4.0": "#version 400",
+            "glsl_es_3.0": "#version 300 es\nprecision highp float;\nprecision highp int;"}
+
+
+def _f(v: float) -> str:
+    s = repr(float(np.float32(v)))
+    if s in ("inf", "-inf", "nan"):
+        raise ValueError("non-finite weight")
+    return s if ("." in s or "e" in s) else s + ".0"
+
+
+def _array(name: str, values: np.ndarray) -> str:
+    flat = np.asarray(values, dtype=np.float32).reshape(-1)
+    body = ",".join(_f(v) for v in flat)
+    return f"const float {name}[{flat.size}] = float[{flat.size}]({body});"
+
+
+def _vec3(v) -> str:
+    return "vec3(" + ", ".join(_f(x) for x in v) + ")"
+
+
+def _act(name: str) -> str:
+    return {"relu": "max(z, 0.0)", "silu": "z / (1.0 + exp(-z))", "tanh": "tanh(z)",
+            "sin": "sin(z)"}[name]
+
+
+def _pwl_fn(fn: str, table: str, knots: int) -> str:
+    """Per-channel PWL curve, ``knots`` values per channel stored channel-major in ``table``."""
+    return (f"float {fn}(int ch, float x) {{\n"
+            f"    float t = clamp(x, 0.0, 1.0) * {_f(knots - 1)};\n"
+            f"    int i = min(int(t), {knots - 2});\n"
+            f"    float f = t - float(i);\n"
+            f"    float lo = {table}[ch * {knots} + i];\n"
+            f"    float hi = {table}[ch * {knots} + i + 1];\n"
+            f"    return lo + (hi - lo) * f;\n}}")
+
+
+def function_source(nlut: NeuralLUT, prefix: str = "LP_") -> str:
+    """GLSL declarations and ``vec3 lutplug_apply(vec3 rgb)`` (no #version line)."""
+    cfg = nlut.config
+    p: Dict[str, np.ndarray] = dequantize_params(nlut.params)
+    decl: List[str] = [f"// lutplug network {nlut.content_hash[:16]} (generated; do not edit)"]
+    body: List[str] = ["vec3 lutplug_apply(vec3 rgb) {", "    vec3 x = rgb;"]
+    if nlut.shaper is not None:
+        s = nlut.shaper
+        decl.append(_array(prefix + "SHAPER", s.table.T))  # channel-major
+        decl.append(_pwl_fn("lp_shaper", prefix + "SHAPER", s.size))
+        body += [f"    x = (x - {_vec3(s.domain_min)}) * {_vec3(1.0 / (s.domain_max - s.domain_min))};",
+                 "    x = vec3(lp_shaper(0, x.r), lp_shaper(1, x.g), lp_shaper(2, x.b));"]
+    body += [f"    x = clamp((x - {_vec3(nlut.domain_min)}) * "
+             f"{_vec3(1.0 / (nlut.domain_max - nlut.domain_min))}, 0.0, 1.0);"]
+    if cfg.get("in_curve", 0):
+        decl.append(_array(prefix + "CIN", p["cin"]))
+        decl.append(_pwl_fn("lp_cin", prefix + "CIN", cfg["in_curve"]))
+        body.append("    x += vec3(lp_cin(0, x.r), lp_cin(1, x.g), lp_cin(2, x.b));")
+    fourier = cfg.get("fourier", 0)
+    width = 3 + 6 * fourier
+    body.append(f"    float h0[{width}];")
+    body.append("    h0[0] = x.r; h0[1] = x.g; h0[2] = x.b;")
+    for k in range(fourier):
+        w = _f(math.pi * (2 ** k))
+        for c, ch in enumerate("rgb"):
+            # same order as the numpy twin: [x, sin(f0 x), cos(f0 x), sin(f1 x), ...], each (r,g,b)
+            body.append(f"    h0[{3 + 6 * k + c}] = sin(x.{ch} * {w}); "
+                        f"h0[{6 + 6 * k + c}] = cos(x.{ch} * {w});")
+    if cfg.get("center", False):
+        body.append(f"    for (int k = 0; k < {width}; k++) h0[k] = h0[k] * 2.0 - 1.0;")
+    decl.append(f"float lp_act(float z) {{ return {_act(cfg['act'])}; }}")
+    hidden = cfg["hidden"]
+    prev, prev_w = "h0", width
+    for i, w in enumerate(hidden + [3]):
+        last = i == len(hidden)
+        decl.append(_array(f"{prefix}W{i}", p[f"W{i}"]))
+        decl.append(_array(f"{prefix}B{i}", p[f"b{i}"]))
+        cur = f"h{i + 1}"
+        body += [f"    float {cur}[{w}];",
+                 f"    for (int o = 0; o < {w}; o++) {{",
+                 f"        float acc = {prefix}B{i}[o];",
+                 f"        for (int k = 0; k < {prev_w}; k++) acc += {prefix}W{i}[o * {prev_w} + k] * {prev}[k];",
+                 f"        {cur}[o] = {'acc' if last else 'lp_act(acc)'};",
+                 "    }"]
+        prev, prev_w = cur, w
+    body.append(f"    vec3 y = vec3({prev}[0], {prev}[1], {prev}[2]);")
+    skip = cfg.get("skip", "identity")
+    if skip == "identity":
+        body.append("    y += x;")
+    elif skip == "linear":
+        decl.append(_array(prefix + "A", p["A"]))
+        body.append(f"    y += vec3(dot(vec3({prefix}A[0], {prefix}A[1], {prefix}A[2]), x), "
+                    f"dot(vec3({prefix}A[3], {prefix}A[4], {prefix}A[5]), x), "
+                    f"dot(vec3({prefix}A[6], {prefix}A[7], {prefix}A[8]), x)) + {_vec3(p['c'])};")
+    if cfg.get("out_curve", 0):
+        decl.append(_array(prefix + "COUT", p["cout"]))
+        decl.append(_pwl_fn("lp_cout", prefix + "COUT", cfg["out_curve"]))
+        body.append("    y += vec3(lp_cout(0, y.r), lp_cout(1, y.g), lp_cout(2, y.b));")
+    body += ["    return y;", "}"]
+    return "\n".join(decl + [""] + body) + "\n"
+
+
+def compute_shader(nlut: NeuralLUT, version: str = "glsl_4.5", local_size: int = 64) -> str:
+    """Compute shader: buffer 0 = input vec4 pixels, buffer 1 = output, uniform ``u_mix``,
+    uniform ``u_count`` (pixels); alpha passes through."""
+    return (f"{VERSIONS[version]}\nlayout(local_size_x = {local_size}) in;\n"
+            "layout(std430, binding = 0) readonly buffer Src { vec4 src[]; };\n"
+            "layout(std430, binding = 1) writeonly buffer Dst { vec4 dst[]; };\n"
+            "uniform float u_mix;\nuniform uint u_count;\n"
+            + function_source(nlut) +
+            "void main() {\n    uint i = gl_GlobalInvocationID.x;\n    if (i >= u_count) return;\n"
+            "    vec4 c = src[i];\n    dst[i] = vec4(mix(c.rgb, lutplug_apply(c.rgb), u_mix), c.a);\n}\n")
+
+
+def fragment_shader(nlut: NeuralLUT, version: str = "glsl_4.5") -> str:
+    """Fragment shader: samples ``u_image`` at ``v_uv``, writes the graded colour (``u_mix``)."""
+    return (f"{VERSIONS[version]}\nuniform sampler2D u_image;\nuniform float u_mix;\n"
+            "in vec2 v_uv;\nout vec4 frag_color;\n" + function_source(nlut) +
+            "void main() {\n    vec4 c = texture(u_image, v_uv);\n"
+            "    frag_color = vec4(mix(c.rgb, lutplug_apply(c.rgb), u_mix), c.a);\n}\n")

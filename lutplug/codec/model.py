@@ -1,0 +1,304 @@
+"""The neural-LUT network: pure functions (torch and numpy twins) + a thin nn.Module.
+
+Network (every stage optional, driven by ``config``)::
+
+    u (M,3) RGB in [0,1] (lattice coordinates of the original 3D table; clamped)
+    x = u + C_in(u)                      # per-channel input curves (residual, PWL, uniform knots)
+    f = [x, sin(pi*2^k*x), cos(pi*2^k*x) for k < F]   # optional Fourier features
+    h = act(W_i h + b_i) for each hidden layer           # MLP
+    y = A x + c + W_o h + b_o            # skip: "identity" (A=I, c=0), "linear" (A, c learned) or "none"
+    y = y + C_out(clamp(y, 0, 1))        # per-channel output curves (residual, PWL)
+
+``config`` (JSON-able)::
+
+    {"format": "lutplug-mlp", "version": 1,
+     "in_curve": K_in,           # knots per channel, 0 = none; params "cin" (3, K_in)
+     "fourier": F,               # frequency count, 0 = none
+     "hidden": [w1, w2, ...],    # params "W0","b0",...,"W{L}","b{L}" (W shape (out, in), y = x @ W.T + b)
+     "act": "relu" | "silu" | "tanh" | "sin",
+     "skip": "identity" | "linear" | "none",   # "linear": params "A" (3,3), "c" (3,)
+     "out_curve": K_out,         # 0 = none; params "cout" (3, K_out)
+     "quant": {name: {"bits": b, "mode": "tensor"|"row"}}   # informational
+    }
+
+``params`` may be float arrays keyed by name, or the stored form (``name.q`` int8 + ``name.s``
+float16 scales, see :mod:`lutplug.codec.quantize`); both forward functions accept either.
+
+Ops used (for GLSL / BlinkScript ports): clamp, floor, 1D linear interpolation between
+uniformly spaced knots, multiply-add, sin/cos (Fourier features, "sin" act), relu/silu/tanh,
+small dense matrix-vector products.
+"""
+from __future__ import annotations
+
+import math
+from typing import Dict
+
+import numpy as np
+
+FORMAT = "lutplug-mlp"
+
+
+def make_config(hidden=(16, 16), act="silu", in_curve=0, out_curve=0, fourier=0, skip="identity",
+                quant=None, center=False) -> dict:
+    return {"format": FORMAT, "version": 1, "in_curve": int(in_curve), "fourier": int(fourier),
+            "center": bool(center),
+            "hidden": [int(h) for h in hidden], "act": act, "skip": skip,
+            "out_curve": int(out_curve), "quant": dict(quant or {})}
+
+
+def param_shapes(config: dict) -> Dict[str, tuple]:
+    shapes: Dict[str, tuple] = {}
+    if config.get("in_curve", 0):
+        shapes["cin"] = (3, config["in_curve"])
+    d = 3 + 6 * config.get("fourier", 0)
+    for i, w in enumerate(config["hidden"]):
+        shapes[f"W{i}"] = (w, d)
+        shapes[f"b{i}"] = (w,)
+        d = w
+    L = len(config["hidden"])
+    shapes[f"W{L}"] = (3, d)
+    shapes[f"b{L}"] = (3,)
+    if config.get("skip", "identity") == "linear":
+        shapes["A"] = (3, 3)
+        shapes["c"] = (3,)
+    if config.get("out_curve", 0):
+        shapes["cout"] = (3, config["out_curve"])
+    return shapes
+
+
+def n_params(config: dict) -> int:
+    return int(sum(int(np.prod(s)) for s in param_shapes(config).values()))
+
+
+# ----------------------------------------------------------------------------- numpy twin
+
+def _np_params(params) -> Dict[str, np.ndarray]:
+    if any(k.endswith(".q") for k in params):
+        from lutplug.codec.quantize import dequantize_params
+        return dequantize_params(params)
+    return {k: np.asarray(v, dtype=np.float32) for k, v in params.items()}
+
+
+def _pwl_np(c: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """Per-channel PWL curve values at x (M,3); c (3,K) knot values at k/(K-1)."""
+    K = c.shape[1]
+    t = np.clip(x, 0.0, 1.0) * np.float32(K - 1)
+    i = np.minimum(t.astype(np.int32), K - 2)
+    f = t - i
+    flat = c.reshape(-1)
+    idx = i + (np.arange(3, dtype=np.int32) * K)[None, :]
+    lo = flat[idx]
+    hi = flat[idx + 1]
+    return lo + (hi - lo) * f
+
+
+def _act_np(name, z):
+    if name == "relu":
+        return np.maximum(z, 0.0, out=z)
+    if name == "silu":
+        return z / (1.0 + np.exp(-z))
+    if name == "tanh":
+        return np.tanh(z)
+    if name == "sin":
+        return np.sin(z)
+    raise ValueError(name)
+
+
+def _forward_numpy_chunk(p, config, x, L, act, skip):
+    if config.get("in_curve", 0):
+        x = x + _pwl_np(p["cin"], x)
+    F = config.get("fourier", 0)
+    if F:
+        feats = [x]
+        for k in range(F):
+            z = x * np.float32(math.pi * (2 ** k))
+            feats.append(np.sin(z))
+            feats.append(np.cos(z))
+        h = np.concatenate(feats, axis=1)
+        if config.get("center", False):
+            h = h * np.float32(2.0) - np.float32(1.0)
+        h = h @ p["W0"].T
+        h += p["b0"]
+    else:
+        # first layer on the 3 inputs (centering folded into W0/b0 by the caller)
+        W0 = p["_W0c"]
+        h = x[:, 0:1] * W0[0]
+        h += x[:, 1:2] * W0[1]
+        h += x[:, 2:3] * W0[2]
+        h += p["_b0c"]
+    h = _act_np(act, h)
+    for i in range(1, L):
+        h = h @ p[f"W{i}"].T
+        h += p[f"b{i}"]
+        h = _act_np(act, h)
+    y = h @ p[f"W{L}"].T
+    y += p[f"b{L}"]
+    if skip == "identity":
+        y += x
+    elif skip == "linear":
+        y += x @ p["A"].T
+        y += p["c"]
+    if config.get("out_curve", 0):
+        y = y + _pwl_np(p["cout"], y)
+    return y
+
+
+def forward_numpy(params, config: dict, u: np.ndarray, chunk: int = 16384) -> np.ndarray:
+    """Numpy forward pass, float32 in and out. ``u`` (M,3) in [0,1] (clamped).
+
+    Evaluated in row chunks so the hidden activations stay in cache."""
+    p = _np_params(params)
+    L = len(config["hidden"])
+    act = config["act"]
+    skip = config.get("skip", "identity")
+    if L and not config.get("fourier", 0):
+        W0 = p["W0"]
+        b0 = p["b0"]
+        if config.get("center", False):  # (2x-1) @ W.T + b == x @ (2W).T + (b - W.sum(1))
+            b0 = b0 - W0.sum(axis=1)
+            W0 = W0 * np.float32(2.0)
+        p["_W0c"] = np.ascontiguousarray(W0.T, dtype=np.float32)  # (3, w)
+        p["_b0c"] = b0.astype(np.float32)
+    elif not L:
+        raise ValueError("config needs at least one hidden layer")
+    x = np.clip(np.asarray(u, dtype=np.float32).reshape(-1, 3), 0.0, 1.0)
+    n = x.shape[0]
+    if n <= chunk:
+        return _forward_numpy_chunk(p, config, x, L, act, skip).astype(np.float32, copy=False)
+    out = np.empty((n, 3), np.float32)
+    for s in range(0, n, chunk):
+        out[s:s + chunk] = _forward_numpy_chunk(p, config, x[s:s + chunk], L, act, skip)
+    return out
+
+
+# ----------------------------------------------------------------------------- torch
+
+def _torch_params(params, like):
+    import torch
+
+    out = {}
+    if any(k.endswith(".q") for k in params):
+        from lutplug.codec.quantize import dequantize_params
+        params = dequantize_params({k: (v.detach().cpu().numpy() if hasattr(v, "detach") else np.asarray(v))
+                                    for k, v in params.items()})
+    for k, v in params.items():
+        if not isinstance(v, torch.Tensor):
+            v = torch.as_tensor(np.asarray(v, dtype=np.float32))
+        out[k] = v.to(device=like.device, dtype=like.dtype)
+    return out
+
+
+def _pwl_t(c, x):
+    import torch
+
+    K = c.shape[1]
+    t = torch.clamp(x, 0.0, 1.0) * (K - 1)
+    i = torch.clamp(torch.floor(t), max=K - 2).long()
+    f = t - i.to(t.dtype)
+    idx = i + (torch.arange(3, device=x.device) * K)[None, :]
+    flat = c.reshape(-1)
+    lo = flat[idx]
+    hi = flat[idx + 1]
+    return lo + (hi - lo) * f
+
+
+def _act_t(name, z):
+    import torch
+
+    if name == "relu":
+        return torch.relu(z)
+    if name == "silu":
+        return z * torch.sigmoid(z)
+    if name == "tanh":
+        return torch.tanh(z)
+    if name == "sin":
+        return torch.sin(z)
+    raise ValueError(name)
+
+
+def forward(params, config: dict, u):
+    """Torch forward pass (differentiable w.r.t. float params). Device/dtype follow ``u``."""
+    import torch
+
+    p = _torch_params(params, u)
+    x = torch.clamp(u.reshape(-1, 3), 0.0, 1.0)
+    if config.get("in_curve", 0):
+        x = x + _pwl_t(p["cin"], x)
+    F = config.get("fourier", 0)
+    if F:
+        feats = [x]
+        for k in range(F):
+            z = x * (math.pi * (2 ** k))
+            feats.append(torch.sin(z))
+            feats.append(torch.cos(z))
+        h = torch.cat(feats, dim=1)
+    else:
+        h = x
+    if config.get("center", False):
+        h = h * 2.0 - 1.0
+    L = len(config["hidden"])
+    for i in range(L):
+        h = _act_t(config["act"], h @ p[f"W{i}"].T + p[f"b{i}"])
+    y = h @ p[f"W{L}"].T + p[f"b{L}"]
+    skip = config.get("skip", "identity")
+    if skip == "identity":
+        y = y + x
+    elif skip == "linear":
+        y = y + x @ p["A"].T + p["c"]
+    if config.get("out_curve", 0):
+        y = y + _pwl_t(p["cout"], y)
+    return y
+
+
+def init_params(config: dict, seed: int = 0) -> Dict[str, np.ndarray]:
+    """Deterministic initial float params: curves 0, skip = identity, last layer 0."""
+    rng = np.random.default_rng(seed)
+    shapes = param_shapes(config)
+    L = len(config["hidden"])
+    p = {}
+    for k, s in shapes.items():
+        if k.startswith("W"):
+            i = int(k[1:])
+            fan_in = s[1]
+            if i == L:
+                p[k] = (rng.standard_normal(s) * 0.01 / math.sqrt(fan_in)).astype(np.float32)
+            elif config["act"] == "sin" and i == 0:
+                p[k] = rng.uniform(-3.0, 3.0, s).astype(np.float32)
+            else:
+                p[k] = (rng.standard_normal(s) * math.sqrt(2.0 / fan_in)).astype(np.float32)
+        elif k.startswith("b"):
+            i = int(k[1:])
+            if i < L and config["act"] == "sin":
+                p[k] = rng.uniform(-math.pi, math.pi, s).astype(np.float32)
+            elif i < L:
+                p[k] = rng.uniform(-0.5, 0.5, s).astype(np.float32)
+            else:
+                p[k] = np.zeros(s, np.float32)
+        elif k == "A":
+            p[k] = np.eye(3, dtype=np.float32)
+        else:
+            p[k] = np.zeros(s, np.float32)
+    return p
+
+
+try:  # thin nn.Module wrapper (only when torch is available)
+    import torch as _torch
+
+    class NeuralLUT(_torch.nn.Module):
+        def __init__(self, config: dict, params=None, seed: int = 0):
+            super().__init__()
+            self.config = config
+            p = params if params is not None else init_params(config, seed)
+            if any(k.endswith(".q") for k in p):
+                from lutplug.codec.quantize import dequantize_params
+                p = dequantize_params(p)
+            self.params = _torch.nn.ParameterDict(
+                {k: _torch.nn.Parameter(_torch.as_tensor(np.asarray(v, np.float32))) for k, v in p.items()})
+
+        def forward(self, u):  # noqa: D401
+            return forward(dict(self.params), self.config, u)
+
+        def numpy_params(self) -> Dict[str, np.ndarray]:
+            return {k: v.detach().cpu().numpy().astype(np.float32) for k, v in self.params.items()}
+except ImportError:  # pragma: no cover
+    pass

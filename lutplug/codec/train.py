@@ -1,0 +1,478 @@
+"""Fit a tiny per-pixel MLP (+ per-channel curves) to a 3D LUT, quantised, smallest that meets
+the quality targets.
+
+Public API: :func:`fit` -> :class:`FitResult`. Everything else is private or helpers used by the
+benchmark script.
+
+Quality (T1) is measured on the DEQUANTISED model over all lattice nodes + 200,000 seeded
+uniform random points of [0,1]^3 against the original table evaluated by tetrahedral
+interpolation; both outputs clipped to [0,1], read as sRGB display values -> XYZ (D65) -> Lab,
+ΔE2000; PSNR on the clipped RGB (peak 1).
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Dict, List, Optional
+
+import numpy as np
+
+from lutplug.codec import model as M
+from lutplug.codec import quantize as Q
+
+T1 = {"de_mean": 0.45, "de_p99": 1.5, "de_max": 3.0, "psnr": 45.0}
+EVAL_RANDOM_POINTS = 200_000
+EVAL_SEED = 20240601
+
+# sRGB (IEC 61966-2-1) primaries, D65; the same numbers colour-science uses.
+_M_RGB2XYZ = np.array([[0.4124, 0.3576, 0.1805],
+                       [0.2126, 0.7152, 0.0722],
+                       [0.0193, 0.1192, 0.9505]], dtype=np.float64)
+_WHITE = np.array([0.95045593, 1.0, 1.08905775], dtype=np.float64)  # xy (0.3127, 0.3290)
+
+
+@dataclass
+class FitResult:
+    config: dict
+    params: Dict[str, np.ndarray]
+    quality: Dict[str, float]
+    stored_bytes: int
+    seconds: float
+    attempts: List[dict] = field(default_factory=list)
+
+    @property
+    def n_params(self) -> int:
+        return M.n_params(self.config)
+
+    def meets(self, targets: dict = T1) -> bool:
+        return meets(self.quality, targets)
+
+
+# ----------------------------------------------------------------------------- interpolation
+
+try:
+    from lutplug.core.interpolate import tetrahedral as _tetrahedral  # lutplug layout, u in [0,1]
+except Exception:  # pragma: no cover - fallback while the core package is being written
+    def _tetrahedral(table: np.ndarray, u: np.ndarray) -> np.ndarray:
+        n = table.shape[0]
+        x = np.clip(np.asarray(u, np.float32).reshape(-1, 3), 0, 1) * np.float32(n - 1)
+        i0 = np.minimum(x.astype(np.int64), n - 2)
+        f = (x - i0).astype(np.float32)
+        flat = np.ascontiguousarray(table, np.float32).reshape(-1, 3)
+        base = (i0[:, 2] * n + i0[:, 1]) * n + i0[:, 0]
+        order = np.argsort(-f, axis=1, kind="stable")
+        fs = np.take_along_axis(f, order, axis=1)
+        st = np.array([1, n, n * n], np.int64)[order]
+        i1 = base + st[:, 0]
+        i2 = i1 + st[:, 1]
+        i3 = base + (1 + n + n * n)
+        return (flat[base] * (1 - fs[:, :1]) + flat[i1] * (fs[:, :1] - fs[:, 1:2])
+                + flat[i2] * (fs[:, 1:2] - fs[:, 2:]) + flat[i3] * fs[:, 2:]).astype(np.float32)
+
+
+def lattice_coords(n: int) -> np.ndarray:
+    """(n^3, 3) RGB coordinates of the lattice nodes in lutplug order (R fastest)."""
+    g = np.linspace(0.0, 1.0, n, dtype=np.float32)
+    b, gg, r = np.meshgrid(g, g, g, indexing="ij")
+    return np.stack([r, gg, b], axis=-1).reshape(-1, 3)
+
+
+def eval_points(table: np.ndarray, n_random: int = EVAL_RANDOM_POINTS, seed: int = EVAL_SEED):
+    """(u, target): all lattice nodes + seeded uniform random points, target = tetrahedral."""
+    n = table.shape[0]
+    lat = lattice_coords(n)
+    rnd = np.random.default_rng(seed).random((n_random, 3), dtype=np.float32)
+    u = np.concatenate([lat, rnd], axis=0)
+    t = np.concatenate([table.reshape(-1, 3).astype(np.float32), _tetrahedral(table, rnd)], axis=0)
+    return u, t
+
+
+# ----------------------------------------------------------------------------- colour metrics (numpy)
+
+def srgb_to_lab_np(rgb: np.ndarray) -> np.ndarray:
+    c = np.clip(np.asarray(rgb, np.float64), 0.0, 1.0)
+    lin = np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
+    xyz = lin @ _M_RGB2XYZ.T / _WHITE
+    e = 216 / 24389
+    k = 24389 / 27
+    f = np.where(xyz > e, np.cbrt(xyz), (k * xyz + 16) / 116)
+    L = 116 * f[:, 1] - 16
+    a = 500 * (f[:, 0] - f[:, 1])
+    b = 200 * (f[:, 1] - f[:, 2])
+    return np.stack([L, a, b], axis=1)
+
+
+def _delta_e2000_np(lab1: np.ndarray, lab2: np.ndarray) -> np.ndarray:
+    try:  # prefer the package's metrics module when it exists
+        from lutplug.metrics import delta_e2000  # type: ignore
+        return np.asarray(delta_e2000(lab1, lab2), np.float64)
+    except Exception:
+        # TODO: switch to lutplug.metrics.delta_e2000 once it exists (it is being written).
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            import colour
+
+            return np.asarray(colour.difference.delta_E_CIE2000(lab1, lab2), np.float64)
+
+
+def measure(pred: np.ndarray, target: np.ndarray) -> Dict[str, float]:
+    """T1 metrics between model output and reference (both (M,3), clipped to [0,1])."""
+    p = np.clip(np.asarray(pred, np.float64), 0, 1)
+    t = np.clip(np.asarray(target, np.float64), 0, 1)
+    de = _delta_e2000_np(srgb_to_lab_np(p), srgb_to_lab_np(t))
+    mse = float(np.mean((p - t) ** 2))
+    psnr = float("inf") if mse == 0 else 10 * math.log10(1.0 / mse)
+    return {"de_mean": float(de.mean()), "de_p95": float(np.percentile(de, 95)),
+            "de_p99": float(np.percentile(de, 99)), "de_max": float(de.max()), "psnr": psnr}
+
+
+def meets(q: Dict[str, float], targets: dict = T1) -> bool:
+    return (q["de_mean"] <= targets.get("de_mean", np.inf) and q["de_p99"] <= targets.get("de_p99", np.inf)
+            and q["de_max"] <= targets.get("de_max", np.inf) and q["psnr"] >= targets.get("psnr", -np.inf))
+
+
+def badness(q: Dict[str, float], targets: dict = T1) -> float:
+    """How far a quality dict is from the targets (0 when met); used to pick 'best' failures."""
+    r = 0.0
+    for k in ("de_mean", "de_p99", "de_max"):
+        if k in targets:
+            r = max(r, q[k] / targets[k])
+    if "psnr" in targets:
+        r = max(r, 10 ** ((targets["psnr"] - q["psnr"]) / 20))
+    return max(r - 1.0, 0.0)
+
+
+# ----------------------------------------------------------------------------- baseline A
+
+def baseline_a(table: np.ndarray, targets: dict = T1, u=None, t=None) -> dict:
+    """Resample to k^3 (smallest k meeting targets), float16 + zlib -9."""
+    import zlib
+
+    if u is None:
+        u, t = eval_points(table)
+    n = table.shape[0]
+    best = None
+    for k in range(2, n + 1):
+        small = _tetrahedral(table, lattice_coords(k)).reshape(k, k, k, 3).astype(np.float16)
+        q = measure(_tetrahedral(small.astype(np.float32), u), t)
+        best = {"k": k, "bytes": len(zlib.compress(small.tobytes(), 9)), **q}
+        if meets(q, targets):
+            best["meets"] = True
+            return best
+    best["meets"] = False
+    return best
+
+
+# ----------------------------------------------------------------------------- torch colour loss
+
+def _torch():
+    import torch
+
+    return torch
+
+
+def srgb_to_lab_t(rgb):
+    """Differentiable sRGB (display, clipped by caller) -> CIE Lab (D65)."""
+    torch = _torch()
+    c = rgb
+    lin = torch.where(c <= 0.04045, c / 12.92, ((torch.clamp(c, min=0.04045) + 0.055) / 1.055) ** 2.4)
+    m = torch.as_tensor(_M_RGB2XYZ / _WHITE[:, None], dtype=rgb.dtype, device=rgb.device)
+    xyz = lin @ m.T
+    e = 216 / 24389
+    k = 24389 / 27
+    f = torch.where(xyz > e, torch.pow(torch.clamp(xyz, min=e), 1.0 / 3.0), (k * xyz + 16) / 116)
+    L = 116 * f[:, 1] - 16
+    a = 500 * (f[:, 0] - f[:, 1])
+    b = 200 * (f[:, 1] - f[:, 2])
+    return torch.stack([L, a, b], dim=1)
+
+
+def de2000_weights(lab_t: np.ndarray) -> np.ndarray:
+    """Per-sample ΔE2000 weighting terms computed at the TARGET colour (numpy, float64):
+    columns (1+G, SL, SC, SH, RT). With these fixed, ΔE2000(pred, target) is approximated by a
+    smooth quadratic form of (dL, dC', dH') — the exact formula's weights only move slightly
+    between two close colours, and this keeps gradients clean (no atan2 / hue wrap)."""
+    L, a, b = lab_t[:, 0], lab_t[:, 1], lab_t[:, 2]
+    C = np.hypot(a, b)
+    C7 = C ** 7
+    G = 0.5 * (1 - np.sqrt(C7 / (C7 + 25.0 ** 7)))
+    ap = (1 + G) * a
+    Cp = np.hypot(ap, b)
+    hp = np.degrees(np.arctan2(b, ap)) % 360
+    T = (1 - 0.17 * np.cos(np.radians(hp - 30)) + 0.24 * np.cos(np.radians(2 * hp))
+         + 0.32 * np.cos(np.radians(3 * hp + 6)) - 0.20 * np.cos(np.radians(4 * hp - 63)))
+    dtheta = 30 * np.exp(-(((hp - 275) / 25) ** 2))
+    Cp7 = Cp ** 7
+    RC = 2 * np.sqrt(Cp7 / (Cp7 + 25.0 ** 7))
+    SL = 1 + 0.015 * (L - 50) ** 2 / np.sqrt(20 + (L - 50) ** 2)
+    SC = 1 + 0.045 * Cp
+    SH = 1 + 0.015 * Cp * T
+    RT = -np.sin(np.radians(2 * dtheta)) * RC
+    return np.stack([1 + G, SL, SC, SH, RT], axis=1)
+
+
+def de2000_approx_t(lab_p, lab_t, w):
+    """Smooth ΔE2000 approximation (torch), weights from :func:`de2000_weights`."""
+    torch = _torch()
+    g, SL, SC, SH, RT = (w[:, i] for i in range(5))
+    ap_p = g * lab_p[:, 1]
+    ap_t = g * lab_t[:, 1]
+    bp, bt = lab_p[:, 2], lab_t[:, 2]
+    Cp = torch.sqrt(ap_p * ap_p + bp * bp + 1e-8)
+    Ct = torch.sqrt(ap_t * ap_t + bt * bt + 1e-8)
+    dL = lab_p[:, 0] - lab_t[:, 0]
+    dC = Cp - Ct
+    da = ap_p - ap_t
+    db = bp - bt
+    dH2 = torch.clamp(da * da + db * db - dC * dC, min=0.0)
+    sgn = torch.sign(ap_t * bp - bt * ap_p).detach()
+    dH = sgn * torch.sqrt(dH2 + 1e-10)
+    x = dL / SL
+    y = dC / SC
+    z = dH / SH
+    d2 = x * x + y * y + z * z + RT * y * z
+    return torch.sqrt(torch.clamp(d2, min=0.0) + 1e-8)
+
+
+# ----------------------------------------------------------------------------- training one config
+
+DEFAULT_RECIPE = {
+    "adam_steps": 1500,
+    "lr": 1e-2,
+    "batch": 8192,
+    "n_random_train": 60000,
+    "max_lattice_train": 40000,
+    "tail_weight": 0.5,    # weight of the soft-max tail term
+    "tail_power": 4.0,     # tail term = mean(dE^p)^(1/p)
+    "mse_weight": 2000.0,  # RGB MSE term (PSNR)
+    "lbfgs_steps": 0,
+    "qat_steps": 400,
+    "qat_lr": 2e-3,
+    "bits": 8,
+    "bias_bits": 8,
+    "curve_bits": 8,
+    "qmode": "tensor",
+}
+
+
+def _qconf(config: dict, recipe: dict) -> Dict[str, dict]:
+    qc = {}
+    for name in M.param_shapes(config):
+        if name.startswith("W") or name == "A":
+            qc[name] = {"bits": recipe["bits"], "mode": recipe["qmode"]}
+        elif name in ("cin", "cout"):
+            qc[name] = {"bits": recipe["curve_bits"], "mode": "row"}
+        else:
+            qc[name] = {"bits": recipe["bias_bits"], "mode": "tensor"}
+    return qc
+
+
+def de2000_jacobian(rgb_t: np.ndarray, eps: float = 1e-4) -> np.ndarray:
+    """Per-sample linearisation of ΔE2000 around the target colour (numpy float64).
+
+    Returns (M, 10): a 3x3 matrix R (row-major, rows = dL/SL, dC'/SC, dH'/SH as linear forms of
+    the RGB error) and RT, so that ΔE2000(t + e, t)^2 ≈ |R e|^2 + RT (R e)_1 (R e)_2. The
+    Jacobian of sRGB -> Lab is taken by central differences (inside [0,1])."""
+    t = np.clip(np.asarray(rgb_t, np.float64), 0, 1)
+    lab = srgb_to_lab_np(t)
+    w = de2000_weights(lab)
+    g, SL, SC, SH, RT = (w[:, i] for i in range(5))
+    J = np.empty((t.shape[0], 3, 3))  # J[n, lab_k, rgb_j]
+    for j in range(3):
+        hi = t.copy(); lo = t.copy()
+        hi[:, j] = np.minimum(t[:, j] + eps, 1.0)
+        lo[:, j] = np.maximum(t[:, j] - eps, 0.0)
+        d = (hi[:, j] - lo[:, j])[:, None]
+        J[:, :, j] = (srgb_to_lab_np(hi) - srgb_to_lab_np(lo)) / d
+    ap = g * lab[:, 1]
+    b = lab[:, 2]
+    C = np.hypot(ap, b)
+    safe = C > 1e-6
+    ca = np.where(safe, ap / np.where(safe, C, 1), 1.0)
+    cb = np.where(safe, b / np.where(safe, C, 1), 0.0)
+    Ja = g[:, None] * J[:, 1, :]   # d a' / d rgb
+    Jb = J[:, 2, :]
+    R = np.empty_like(J)
+    R[:, 0, :] = J[:, 0, :] / SL[:, None]
+    R[:, 1, :] = (ca[:, None] * Ja + cb[:, None] * Jb) / SC[:, None]
+    R[:, 2, :] = (-cb[:, None] * Ja + ca[:, None] * Jb) / SH[:, None]
+    return np.concatenate([R.reshape(-1, 9), RT[:, None]], axis=1)
+
+
+def _train_data(table: np.ndarray, recipe: dict, seed: int):
+    n = table.shape[0]
+    rng = np.random.default_rng(seed + 1)
+    lat = lattice_coords(n)
+    tl = table.reshape(-1, 3).astype(np.float32)
+    if lat.shape[0] > recipe["max_lattice_train"]:
+        idx = rng.choice(lat.shape[0], recipe["max_lattice_train"], replace=False)
+        lat, tl = lat[idx], tl[idx]
+    rnd = rng.random((recipe["n_random_train"], 3), dtype=np.float32)
+    u = np.concatenate([lat, rnd], 0)
+    t = np.concatenate([tl, _tetrahedral(table, rnd)], 0)
+    jac = de2000_jacobian(t)
+    return u, np.clip(t, 0, 1).astype(np.float32), jac.astype(np.float32)
+
+
+def _loss(pred, tc, jac, recipe):
+    torch = _torch()
+    pc = pred + (torch.clamp(pred, 0, 1) - pred).detach()  # straight-through clip
+    e = pc - tc
+    R = jac[:, :9].reshape(-1, 3, 3)
+    v = torch.einsum("nij,nj->ni", R, e)
+    d2 = (v * v).sum(1) + jac[:, 9] * v[:, 1] * v[:, 2]
+    de = torch.sqrt(torch.clamp(d2, min=0.0) + 1e-6)
+    p = recipe["tail_power"]
+    loss = de.mean() + recipe["tail_weight"] * (de.pow(p).mean() + 1e-12).pow(1.0 / p)
+    if recipe["mse_weight"]:
+        loss = loss + recipe["mse_weight"] * (e * e).mean()
+    return loss
+
+
+def _fq_params(params: dict, qconf: dict):
+    return {k: Q.fake_quant(v, qconf[k]["bits"], qconf[k]["mode"]) if k in qconf else v
+            for k, v in params.items()}
+
+
+def train_config(table: np.ndarray, config: dict, recipe: dict | None = None, seed: int = 0,
+                 data=None, init: dict | None = None):
+    """Train one architecture. Returns (stored_params, float_params)."""
+    torch = _torch()
+    rc = dict(DEFAULT_RECIPE)
+    rc.update(recipe or {})
+    torch.manual_seed(seed)
+    if data is None:
+        data = _train_data(table, rc, seed)
+    u, tc, jac = (torch.as_tensor(a) for a in data)
+    n = u.shape[0]
+    p0 = init if init is not None else M.init_params(config, seed)
+    params = {k: torch.nn.Parameter(torch.as_tensor(np.asarray(v, np.float32)).clone()) for k, v in p0.items()}
+    plist = list(params.values())
+    gen = torch.Generator().manual_seed(seed)
+
+    def run_adam(steps, lr, qconf=None):
+        if steps <= 0:
+            return
+        opt = torch.optim.Adam(plist, lr=lr)
+        sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps, pct_start=0.05,
+                                                    anneal_strategy="cos", div_factor=10, final_div_factor=100)
+        bs = min(rc["batch"], n)
+        for _ in range(steps):
+            idx = torch.randint(0, n, (bs,), generator=gen)
+            pp = _fq_params(params, qconf) if qconf else params
+            loss = _loss(M.forward(pp, config, u[idx]), tc[idx], jac[idx], rc)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            sched.step()
+
+    run_adam(rc["adam_steps"], rc["lr"])
+    if rc["lbfgs_steps"] > 0:
+        opt = torch.optim.LBFGS(plist, lr=1.0, max_iter=rc["lbfgs_steps"], history_size=20,
+                                line_search_fn="strong_wolfe")
+
+        def closure():
+            opt.zero_grad(set_to_none=True)
+            loss = _loss(M.forward(params, config, u), tc, jac, rc)
+            loss.backward()
+            return loss
+
+        opt.step(closure)
+    qconf = _qconf(config, rc)
+    run_adam(rc["qat_steps"], rc["qat_lr"], qconf)
+    fp = {k: v.detach().numpy().astype(np.float32) for k, v in params.items()}
+    cfg = dict(config)
+    cfg["quant"] = qconf
+    stored = Q.quantize_params(fp, qconf)
+    return cfg, stored, fp
+
+
+def evaluate(config: dict, stored: dict, u: np.ndarray, t: np.ndarray) -> Dict[str, float]:
+    return measure(M.forward_numpy(stored, config, u), t)
+
+
+# ----------------------------------------------------------------------------- fit (size search)
+
+# Architecture ladder searched by fit(): (hidden widths), smallest first.
+LADDER = [[16], [32], [48], [64], [96], [64, 8], [128], [64, 16], [96, 16], [128, 16], [128, 32],
+          [128, 32, 16], [192, 32], [256, 32], [256, 64]]
+BASE_ARCH = {"act": "relu", "in_curve": 8, "out_curve": 8, "skip": "linear", "center": True, "fourier": 0}
+FIT_RECIPE = {"adam_steps": 2500, "lr": 3e-2, "qat_steps": 300, "mse_weight": 1e4}
+START_INDEX = 3
+
+
+def _estimate_bytes(config: dict) -> int:
+    return int(M.n_params(config) * 1.05) + 20
+
+
+def fit(table: np.ndarray, *, targets: dict = T1, budget_bytes: Optional[int] = None, seed: int = 0,
+        device: str = "cpu", progress: Optional[Callable[[dict], None]] = None) -> FitResult:
+    """Fit the smallest ladder model whose DEQUANTISED output meets ``targets``.
+
+    ``table``: float32 (N,N,N,3) in lutplug layout ``[b,g,r,c]``. Binary search over
+    :data:`LADDER` (starting at :data:`START_INDEX`); if ``budget_bytes`` is given, models whose
+    estimated size exceeds it are not tried. Returns the smallest passing model, or the best
+    (least bad) one tried when none passes.
+    """
+    torch = _torch()
+    t_start = time.time()
+    table = np.ascontiguousarray(table, dtype=np.float32)
+    if table.ndim != 4 or table.shape[-1] != 3 or len(set(table.shape[:3])) != 1:
+        raise ValueError(f"table must be (N,N,N,3), got {table.shape}")
+    u_eval, t_eval = eval_points(table)
+    rc = dict(DEFAULT_RECIPE)
+    rc.update(FIT_RECIPE)
+    data = _train_data(table, rc, seed)
+    ladder = [dict(BASE_ARCH, hidden=h) for h in LADDER]
+    cfgs = [M.make_config(**a) for a in ladder]
+    if budget_bytes is not None:
+        allowed = [i for i, c in enumerate(cfgs) if _estimate_bytes(c) <= budget_bytes]
+        if not allowed:
+            allowed = [0]
+    else:
+        allowed = list(range(len(cfgs)))
+    lo, hi = allowed[0], allowed[-1]
+    attempts: List[dict] = []
+    results: Dict[int, tuple] = {}
+
+    def attempt(i):
+        t0 = time.time()
+        cfg, stored, _ = train_config(table, cfgs[i], rc, seed, data=data)
+        q = evaluate(cfg, stored, u_eval, t_eval)
+        nb = Q.stored_bytes(stored)
+        ok = meets(q, targets) and (budget_bytes is None or nb <= budget_bytes)
+        rec = {"index": i, "hidden": cfgs[i]["hidden"], "n_params": M.n_params(cfg), "stored_bytes": nb,
+               "seconds": time.time() - t0, "meets": ok, **q}
+        attempts.append(rec)
+        results[i] = (cfg, stored, q, nb, ok)
+        if progress is not None:
+            progress(dict(rec, stage="attempt"))
+        return ok
+
+    # binary search for the smallest passing index in [lo, hi]
+    first = min(max(START_INDEX, lo), hi)
+    best_pass = None
+    a, b = lo, hi
+    i = first
+    while a <= b:
+        if attempt(i):
+            best_pass = i
+            b = i - 1
+        else:
+            a = i + 1
+        if a > b:
+            break
+        i = (a + b) // 2 if best_pass is not None else min(max(i + 1, (a + b) // 2), b)
+    if best_pass is not None:
+        k = best_pass
+    else:
+        k = min(results, key=lambda j: (badness(results[j][2], targets), results[j][3]))
+    cfg, stored, q, nb, _ = results[k]
+    res = FitResult(config=cfg, params=stored, quality=q, stored_bytes=nb, seconds=time.time() - t_start,
+                    attempts=attempts)
+    if progress is not None:
+        progress({"stage": "done", "stored_bytes": nb, "meets": meets(q, targets), **q})
+    return res

@@ -1,0 +1,23 @@
+"""Build small .nlut objects without training (random but fixed networks) for fast tests."""
+from __future__ import annotations
+
+import numpy as np
+
+from lutplug.codec import model
+from lutplug.codec.nlut import NeuralLUT
+from lutplug.codec.quantize import quantize_params
+from lutplug.core.lut import LUT1D
+
+
+def random_nlut(seed: int = 0, shaper: bool = False, act: str = "silu", skip: str = "linear",
+                fourier: int = 2, hidden=(12, 12), curves: int = 8, center: bool = False) -> NeuralLUT:
+    cfg = model.make_config(hidden=hidden, act=act, in_curve=curves, out_curve=curves,
+                            fourier=fourier, skip=skip, center=center)
+    rng = np.random.default_rng(seed)
+    params = {k: (v + rng.normal(0, 0.1, v.shape)).astype(np.float32)
+              for k, v in model.init_params(cfg, seed).items()}
+    stored = quantize_params(params, {k: {"bits": 8, "mode": "row"} for k in params if k.startswith("W")})
+    sh = LUT1D(np.linspace(0, 1, 32) ** 0.5 * 2.0, -0.1, 3.0) if shaper else None
+    dmax = [2.0, 2.0, 2.0] if shaper else [1.0, 1.0, 1.0]
+    return NeuralLUT(cfg, stored, [0, 0, 0], dmax, sh,
+                     {"title": "test", "provenance": {"grid": 17}, "colorspace": {"input": "ACEScct"}})

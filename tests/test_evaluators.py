@@ -1,0 +1,104 @@
+"""The torch evaluator, the GLSL shaders (run on Mesa llvmpipe through EGL) and ONNX export all
+agree with the numpy evaluator."""
+import numpy as np
+import pytest
+
+from tests.nlut_helpers import random_nlut
+
+torch = pytest.importorskip("torch")
+
+CASES = [dict(seed=1), dict(seed=2, shaper=True), dict(seed=3, act="relu", skip="identity", center=True),
+         dict(seed=4, act="sin", fourier=0, curves=0, skip="none"),
+         dict(seed=5, act="tanh", hidden=(8, 8, 8))]
+
+
+def _inputs(n, count=4096, seed=0):
+    dmin, dmax = n.input_domain
+    return (dmin - 0.05 + np.random.default_rng(seed).random((count, 3)) * (dmax - dmin + 0.1)).astype(np.float32)
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_torch_matches_numpy(case):
+    from lutplug.codec.torch_eval import TorchEvaluator, apply_image_torch
+
+    n = random_nlut(**case)
+    x = _inputs(n)
+    out = TorchEvaluator(n)(torch.from_numpy(x)).numpy()
+    np.testing.assert_allclose(out, n.apply(x), atol=1e-5)
+    img = np.concatenate([x.reshape(64, 64, 3), np.full((64, 64, 1), 0.3, np.float32)], -1)
+    graded = apply_image_torch(n, img, mix=0.5, device="cpu")
+    np.testing.assert_allclose(graded[..., :3], 0.5 * img[..., :3] + 0.5 * n.apply(img[..., :3]), atol=1e-5)
+    np.testing.assert_array_equal(graded[..., 3], img[..., 3])
+
+
+@pytest.fixture(scope="module")
+def gl():
+    moderngl = pytest.importorskip("moderngl")
+    try:
+        ctx = moderngl.create_standalone_context(backend="egl", require=450)
+    except Exception as exc:  # pragma: no cover - machine without EGL
+        pytest.skip(f"no headless GL context: {exc}")
+    yield ctx
+    ctx.release()
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_glsl_compute_shader_matches_torch(gl, case):
+    from lutplug.codec.glsl import compute_shader
+    from lutplug.codec.torch_eval import TorchEvaluator
+
+    n = random_nlut(**case)
+    x = _inputs(n, 5000)
+    prog = gl.compute_shader(compute_shader(n))
+    src = gl.buffer(np.concatenate([x, np.ones((len(x), 1), np.float32)], 1).tobytes())
+    dst = gl.buffer(reserve=len(x) * 16)
+    src.bind_to_storage_buffer(0)
+    dst.bind_to_storage_buffer(1)
+    prog["u_mix"].value = 1.0
+    prog["u_count"].value = len(x)
+    prog.run(group_x=(len(x) + 63) // 64)
+    out = np.frombuffer(dst.read(), np.float32).reshape(-1, 4)
+    ref = TorchEvaluator(n)(torch.from_numpy(x)).numpy()
+    np.testing.assert_allclose(out[:, :3], ref, atol=1e-4)
+    np.testing.assert_array_equal(out[:, 3], 1.0)
+
+
+def test_glsl_fragment_shader_matches_torch(gl):
+    from lutplug.codec.glsl import fragment_shader
+    from lutplug.codec.torch_eval import TorchEvaluator
+
+    n = random_nlut(7)
+    w = h = 64
+    img = np.random.default_rng(1).random((h, w, 4)).astype(np.float32)
+    tex = gl.texture((w, h), 4, img.tobytes(), dtype="f4")
+    tex.filter = (gl.NEAREST, gl.NEAREST)
+    vs = ("#version 450\nin vec2 pos;\nout vec2 v_uv;\n"
+          "void main() { v_uv = pos * 0.5 + 0.5; gl_Position = vec4(pos, 0.0, 1.0); }\n")
+    prog = gl.program(vertex_shader=vs, fragment_shader=fragment_shader(n))
+    quad = gl.buffer(np.array([-1, -1, 1, -1, -1, 1, 1, 1], np.float32).tobytes())
+    vao = gl.vertex_array(prog, [(quad, "2f", "pos")])
+    fbo = gl.framebuffer(color_attachments=[gl.texture((w, h), 4, dtype="f4")])
+    fbo.use()
+    tex.use(0)
+    prog["u_image"].value = 0
+    prog["u_mix"].value = 0.75
+    vao.render(mode=pytest.importorskip("moderngl").TRIANGLE_STRIP)
+    out = np.frombuffer(fbo.read(components=4, dtype="f4"), np.float32).reshape(h, w, 4)
+    rgb = torch.from_numpy(img[..., :3].reshape(-1, 3).copy())
+    ref = TorchEvaluator(n)(rgb, mix=0.75).numpy().reshape(h, w, 3)
+    np.testing.assert_allclose(out[..., :3], ref, atol=1e-4)
+    np.testing.assert_allclose(out[..., 3], img[..., 3], atol=1e-6)
+
+
+def test_onnx_export_runs_in_onnxruntime(tmp_path):
+    ort = pytest.importorskip("onnxruntime")
+    pytest.importorskip("onnx")
+    from lutplug.codec.onnx_export import export_onnx
+
+    n = random_nlut(8, shaper=True)
+    path = tmp_path / "n.onnx"
+    export_onnx(n, path)
+    sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    x = _inputs(n, 1000)
+    (out,) = sess.run(None, {"rgb": x})
+    np.testing.assert_allclose(out, n.apply(x), atol=1e-5)

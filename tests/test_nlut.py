@@ -1,0 +1,132 @@
+import json
+
+import numpy as np
+import pytest
+
+from lutplug import LutError, SignatureError, UnsignedError
+from lutplug.codec import container, tensorfile
+from lutplug.codec.nlut import from_bytes, load_nlut, sign_file
+from lutplug.codec.signing import generate_keypair, load_private_key, load_public_key
+from tests.nlut_helpers import random_nlut
+
+st = pytest.importorskip("safetensors.numpy")
+
+
+def test_tensorfile_interoperates_with_safetensors():
+    t = {"w.q": np.arange(-6, 6, dtype=np.int8).reshape(3, 4), "w.s": np.array(0.5, np.float16),
+         "b": np.ones((2, 3), np.float32)}
+    ours = tensorfile.dumps(t, {"k": "v"})
+    theirs = st.save(t, metadata={"k": "v"})
+    for blob in (ours, theirs):
+        back, meta = tensorfile.loads(blob)
+        assert meta == {"k": "v"}
+        for k in t:
+            np.testing.assert_array_equal(back[k], t[k])
+            assert back[k].dtype == t[k].dtype
+    ref = st.load(ours)
+    np.testing.assert_array_equal(ref["w.q"], t["w.q"])
+
+
+@pytest.mark.parametrize("shaper", [False, True])
+def test_round_trip_preserves_evaluation(tmp_path, shaper):
+    n = random_nlut(1, shaper=shaper)
+    path = tmp_path / "a.nlut"
+    size = n.save(path)
+    assert size == path.stat().st_size < 4096
+    back = load_nlut(path)
+    x = np.random.default_rng(0).uniform(-0.1, 3.0, (5000, 3)).astype(np.float32)
+    np.testing.assert_array_equal(back.apply(x), n.apply(x))
+    assert back.description["colorspace"] == {"input": "ACEScct"}
+    assert back.signature.state == "unsigned" and len(back.content_hash) == 64
+    baked = back.bake(9)
+    assert baked.size == 9 and (baked.shaper is not None) == shaper
+    if not shaper:  # without a shaper the nodes sit at plain lattice inputs
+        from lutplug import lattice
+        np.testing.assert_allclose(baked.table.reshape(-1, 3), back.apply(lattice(9)), atol=1e-6)
+
+
+def test_signing_detects_every_single_flipped_byte(tmp_path):
+    n = random_nlut(2, hidden=(4,), fourier=0, curves=0, skip="identity")
+    path = tmp_path / "s.nlut"
+    n.save(path)
+    key, pub = tmp_path / "k", tmp_path / "k.pub"
+    generate_keypair(key, pub)
+    sign_file(path, load_private_key(key))
+    data = path.read_bytes()
+    trusted = [load_public_key(pub)]
+    assert from_bytes(data, "s.nlut", trusted).signature.state == "valid"
+    for i in range(len(data)):
+        for bit in (0x01, 0x80):
+            bad = bytearray(data)
+            bad[i] ^= bit
+            with pytest.raises(LutError):
+                from_bytes(bytes(bad), "s.nlut", trusted)
+
+
+def test_trust_rules(tmp_path):
+    n = random_nlut(3)
+    path = tmp_path / "t.nlut"
+    n.save(path)
+    unsigned = path.read_bytes()
+    k1, k2 = tmp_path / "k1", tmp_path / "k2"
+    generate_keypair(k1, tmp_path / "k1.pub")
+    generate_keypair(k2, tmp_path / "k2.pub")
+    pub1, pub2 = load_public_key(tmp_path / "k1.pub"), load_public_key(tmp_path / "k2.pub")
+    with pytest.raises(UnsignedError):
+        from_bytes(unsigned, "t", [pub1], require_signature=True)
+    sign_file(path, load_private_key(k1))
+    signed = path.read_bytes()
+    assert from_bytes(signed, "t").signature.state == "untrusted"  # intact, no key to trust
+    with pytest.raises(SignatureError, match="not trusted"):
+        from_bytes(signed, "t", [pub2])
+    # content hash is the grade's identity: the same signed or not
+    assert from_bytes(signed, "t").content_hash == from_bytes(unsigned, "t").content_hash
+    # stripping the signature block without clearing the flag is refused
+    with pytest.raises(LutError):
+        from_bytes(signed[:-96], "t")
+
+
+def _tamper_description(data: bytes, change) -> bytes:
+    c = container.decode(data)
+    d = json.loads(json.dumps(c.description))
+    change(d)
+    return container.encode(c.tensors, d)
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda d: d["model"].update(hidden=[13, 12]), "shape"),
+    (lambda d: d["model"].update(hidden=[100000]), "hidden"),
+    (lambda d: d["model"].update(act="gelu"), "act"),
+    (lambda d: d.update(domain=[[0, 0, 0], [0, 1, 1]]), "domain"),
+    (lambda d: d.pop("model"), "model"),
+])
+def test_inconsistent_files_are_refused(change, message):
+    data = random_nlut(4).to_bytes()
+    with pytest.raises(LutError, match=message):
+        from_bytes(_tamper_description(data, change), "x.nlut")
+
+
+def test_structural_garbage_is_refused():
+    good = random_nlut(5).to_bytes()
+    for bad, msg in [(b"", "too short"), (b"XLUT" + good[4:], "magic"),
+                     (good[:4] + b"\x02" + good[5:], "version"),
+                     (good + b"\x00", "header implies"), (good[:-1], "header implies")]:
+        with pytest.raises(LutError, match=msg):
+            from_bytes(bad, "x.nlut")
+    import struct
+    import zlib
+    bomb = zlib.compress(b"\x00" * (80 << 20), 9)
+    with pytest.raises(LutError, match="inflates"):
+        from_bytes(container.HEADER.pack(b"NLUT", 1, 0, 0, len(bomb)) + bomb, "bomb.nlut")
+    nan = random_nlut(6)
+    nan.params["b0"] = np.full_like(nan.params["b0"], np.nan).astype(np.float16)
+    with pytest.raises(LutError, match="NaN"):
+        from_bytes(nan.to_bytes(), "nan.nlut")
+
+
+def test_preset_dictionary_is_frozen_for_version_1():
+    # The zlib preset dictionary is part of format version 1: changing it breaks every file.
+    import hashlib
+    assert container.VERSION == 1
+    assert hashlib.sha256(container.ZDICT).hexdigest() == \
+        "19cb470156ca2f11ad525fc23b28073dd996c0976592ead2f66e469d5de2ba27"

@@ -394,7 +394,9 @@ def _row(name: str, e: dict) -> str:
     q = e.get("quality") or {}
 
     def f(v, fmt):
-        return format(v, fmt) if isinstance(v, (int, float)) else "-"
+        if isinstance(v, (int, float)):
+            return format(v, fmt)
+        return "-".rjust(int(fmt.split(".")[0].rstrip("df")))
     return (f"{name:42s} {e.get('status', '?'):8s} {f(e.get('bytes'), '6d')} "
             f"{f(e.get('keypoints'), '5d')} {f(q.get('de_mean'), '6.3f')} "
             f"{f(q.get('de_p99'), '6.3f')} {f(q.get('de_max'), '6.3f')} "

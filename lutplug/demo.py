@@ -49,4 +49,41 @@ def run_demo(output: Path, echo: Callable[[str], None] = print) -> None:
     write_image(output / "astronaut_graded_mix50.png", half, like=meta)
     echo(f"\nGraded {photo.name} ({meta.width}x{meta.height}, {meta.pixel_type}) in "
          f"{dt * 1000:.1f} ms per pass through OpenColorIO (mix 1.0 and 0.5)")
-    echo(f"\nOutputs in {output}/: downsampled cubes, graded photos, heatmap_9cube.png")
+    _compress_step(output, pixels, meta, echo)
+    echo(f"\nOutputs in {output}/: downsampled cubes, graded photos, heat maps, the .nlut and its "
+         "GLSL shader")
+
+
+def _compress_step(output: Path, pixels, meta, echo: Callable[[str], None]) -> None:
+    """Compress the bundled 16³ grade to a .nlut, compare it with a cube of the same bytes."""
+    try:
+        from lutplug.codec.compress import compress
+    except ImportError:
+        echo("\n(torch is not installed: skipping compression; see README for the torch pin)")
+        return
+    from lutplug.codec.glsl import compute_shader
+    from lutplug.codec.nlut import load_nlut
+    from lutplug.fileio import atomic_write
+
+    source = data_path("freshluts_cool_cinema.cube")
+    lut = read_lut3d(source)
+    echo(f"\nCompressing {source.name} ({lut.size}^3, {source.stat().st_size} bytes) to the "
+         "'invisible' target …")
+    result = compress(lut, source=source)
+    path = output / "cool_cinema.nlut"
+    size = result.nlut.save(path)
+    nlut = load_nlut(path)
+    echo(f"  .nlut    {size} bytes ({source.stat().st_size / size:.0f}:1 vs the .cube, "
+         f"{lut.table.nbytes / size:.0f}:1 vs float32) in {result.seconds:.1f} s")
+    echo(f"  quality  {result.report.summary()}  "
+         f"{'meets T1' if result.meets_target else 'DOES NOT meet T1'}")
+    for k in range(2, lut.size + 1):  # the same bytes spent on a plain cube
+        if (k + 1) ** 3 * 3 * 2 > size:
+            break
+    cube = lut.resample(k)
+    echo(f"  vs cube  {k}^3 at {k ** 3 * 6} B (fp16): {quality_report(lut, cube).summary()}")
+    graded = nlut.apply(pixels[..., :3])
+    write_image(output / "astronaut_nlut.png", graded, like=meta)
+    save_heatmap(lut_slice_delta_e(lut, nlut), output / "heatmap_nlut.png",
+                 title=f"dE00 of the {size}-byte .nlut vs the original")
+    atomic_write(output / "cool_cinema.comp.glsl", compute_shader(nlut))

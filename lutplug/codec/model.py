@@ -94,7 +94,7 @@ def _pwl_np(c: np.ndarray, x: np.ndarray) -> np.ndarray:
 
 def _act_np(name, z):
     if name == "relu":
-        return np.maximum(z, 0.0, out=z)
+        return np.maximum(z, np.float32(0.0), out=z)
     if name == "silu":
         return z / (1.0 + np.exp(-z))
     if name == "tanh":
@@ -121,10 +121,7 @@ def _forward_numpy_chunk(p, config, x, L, act, skip):
         h += p["b0"]
     else:
         # first layer on the 3 inputs (centering folded into W0/b0 by the caller)
-        W0 = p["_W0c"]
-        h = x[:, 0:1] * W0[0]
-        h += x[:, 1:2] * W0[1]
-        h += x[:, 2:3] * W0[2]
+        h = x @ p["_W0c"]
         h += p["_b0c"]
     h = _act_np(act, h)
     for i in range(1, L):
@@ -143,7 +140,7 @@ def _forward_numpy_chunk(p, config, x, L, act, skip):
     return y
 
 
-def forward_numpy(params, config: dict, u: np.ndarray, chunk: int = 16384) -> np.ndarray:
+def forward_numpy(params, config: dict, u: np.ndarray, chunk: int = 8192) -> np.ndarray:
     """Numpy forward pass, float32 in and out. ``u`` (M,3) in [0,1] (clamped).
 
     Evaluated in row chunks so the hidden activations stay in cache."""

@@ -91,6 +91,7 @@ def eval_points(table: np.ndarray, n_random: int = EVAL_RANDOM_POINTS, seed: int
 # ----------------------------------------------------------------------------- colour metrics (numpy)
 
 def srgb_to_lab_np(rgb: np.ndarray) -> np.ndarray:
+    """sRGB display values (M,3) -> Lab (D65), float64; clips to [0,1]."""
     c = np.clip(np.asarray(rgb, np.float64), 0.0, 1.0)
     lin = np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
     xyz = lin @ _M_RGB2XYZ.T / _WHITE
@@ -122,7 +123,11 @@ def measure(pred: np.ndarray, target: np.ndarray) -> Dict[str, float]:
     """T1 metrics between model output and reference (both (M,3), clipped to [0,1])."""
     p = np.clip(np.asarray(pred, np.float64), 0, 1)
     t = np.clip(np.asarray(target, np.float64), 0, 1)
-    de = _delta_e2000_np(srgb_to_lab_np(p), srgb_to_lab_np(t))
+    try:
+        from lutplug.metrics import srgb_to_lab as _lab  # same maths, the package's reference
+    except Exception:
+        _lab = srgb_to_lab_np
+    de = _delta_e2000_np(_lab(p), _lab(t))
     mse = float(np.mean((p - t) ** 2))
     psnr = float("inf") if mse == 0 else 10 * math.log10(1.0 / mse)
     return {"de_mean": float(de.mean()), "de_p95": float(np.percentile(de, 95)),
@@ -338,38 +343,67 @@ def _fq_params(params: dict, qconf: dict):
 
 
 def train_config(table: np.ndarray, config: dict, recipe: dict | None = None, seed: int = 0,
-                 data=None, init: dict | None = None):
-    """Train one architecture. Returns (stored_params, float_params)."""
+                 data=None, init: dict | None = None, device: str = "cpu"):
+    """Train one architecture. Returns (config_with_quant, stored_params, float_params), or None
+    when ``recipe["abort_de_mean"]`` is set and the float model's (linearised) ΔE mean on a fixed
+    training subset still exceeds it at ``abort_frac`` of the Adam steps (hopeless attempt)."""
     torch = _torch()
     rc = dict(DEFAULT_RECIPE)
     rc.update(recipe or {})
     torch.manual_seed(seed)
     if data is None:
         data = _train_data(table, rc, seed)
-    u, tc, jac = (torch.as_tensor(a) for a in data)
+    dev = torch.device(device)
+    u, tc, jac = (torch.as_tensor(a).to(dev) for a in data)
     n = u.shape[0]
     p0 = init if init is not None else M.init_params(config, seed)
-    params = {k: torch.nn.Parameter(torch.as_tensor(np.asarray(v, np.float32)).clone()) for k, v in p0.items()}
+    params = {k: torch.nn.Parameter(torch.as_tensor(np.asarray(v, np.float32)).clone().to(dev))
+              for k, v in p0.items()}
     plist = list(params.values())
     gen = torch.Generator().manual_seed(seed)
 
-    def run_adam(steps, lr, qconf=None):
+    n_chk = min(n, 16384)
+    chk = torch.as_tensor(np.random.default_rng(seed + 7).choice(n, n_chk, replace=False)).to(dev)
+    abort_tol = rc.get("abort_de_mean")
+    trace = rc.get("trace")  # debugging: list to receive (step, ΔE mean on the check subset)
+
+    def chk_de():
+        with torch.no_grad():
+            pred = M.forward(params, config, u[chk])
+            pc = torch.clamp(pred, 0, 1)
+            e = pc - tc[chk]
+            R = jac[chk, :9].reshape(-1, 3, 3)
+            v = torch.einsum("nij,nj->ni", R, e)
+            de = torch.sqrt(torch.clamp((v * v).sum(1) + jac[chk, 9] * v[:, 1] * v[:, 2], min=0))
+            return float(de.mean())
+
+    def check_abort():
+        return chk_de() > abort_tol
+
+    def run_adam(steps, lr, qconf=None, abort_at=None):
         if steps <= 0:
-            return
+            return False
         opt = torch.optim.Adam(plist, lr=lr)
         sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps, pct_start=0.05,
                                                     anneal_strategy="cos", div_factor=10, final_div_factor=100)
         bs = min(rc["batch"], n)
-        for _ in range(steps):
-            idx = torch.randint(0, n, (bs,), generator=gen)
+        for step in range(steps):
+            if abort_at is not None and step == abort_at and check_abort():
+                return True
+            if trace is not None and step % max(steps // 10, 1) == 0 and qconf is None:
+                trace.append((step, chk_de()))
+            idx = torch.randint(0, n, (bs,), generator=gen).to(dev)
             pp = _fq_params(params, qconf) if qconf else params
             loss = _loss(M.forward(pp, config, u[idx]), tc[idx], jac[idx], rc)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
             sched.step()
+        return False
 
-    run_adam(rc["adam_steps"], rc["lr"])
+    abort_at = int(rc["adam_steps"] * rc.get("abort_frac", 0.4)) if abort_tol else None
+    if run_adam(rc["adam_steps"], rc["lr"], abort_at=abort_at):
+        return None
     if rc["lbfgs_steps"] > 0:
         opt = torch.optim.LBFGS(plist, lr=1.0, max_iter=rc["lbfgs_steps"], history_size=20,
                                 line_search_fn="strong_wolfe")
@@ -383,7 +417,7 @@ def train_config(table: np.ndarray, config: dict, recipe: dict | None = None, se
         opt.step(closure)
     qconf = _qconf(config, rc)
     run_adam(rc["qat_steps"], rc["qat_lr"], qconf)
-    fp = {k: v.detach().numpy().astype(np.float32) for k, v in params.items()}
+    fp = {k: v.detach().cpu().numpy().astype(np.float32) for k, v in params.items()}
     cfg = dict(config)
     cfg["quant"] = qconf
     stored = Q.quantize_params(fp, qconf)
@@ -402,6 +436,7 @@ LADDER = [[16], [32], [48], [64], [96], [64, 8], [128], [64, 16], [96, 16], [128
 BASE_ARCH = {"act": "relu", "in_curve": 8, "out_curve": 8, "skip": "linear", "center": True, "fourier": 0}
 FIT_RECIPE = {"adam_steps": 2500, "lr": 3e-2, "qat_steps": 300, "mse_weight": 1e4}
 START_INDEX = 3
+ABORT_RATIO = 2.2  # abort an attempt whose ΔE mean at 40% of training is > 2.2x the target
 
 
 def _estimate_bytes(config: dict) -> int:
@@ -440,7 +475,18 @@ def fit(table: np.ndarray, *, targets: dict = T1, budget_bytes: Optional[int] = 
 
     def attempt(i):
         t0 = time.time()
-        cfg, stored, _ = train_config(table, cfgs[i], rc, seed, data=data)
+        rci = dict(rc)
+        if results:  # never abort the first attempt, so there is always a model to return
+            rci["abort_de_mean"] = ABORT_RATIO * targets.get("de_mean", T1["de_mean"])
+        out = train_config(table, cfgs[i], rci, seed, data=data, device=device)
+        if out is None:
+            rec = {"index": i, "hidden": cfgs[i]["hidden"], "n_params": M.n_params(cfgs[i]), "aborted": True,
+                   "seconds": time.time() - t0, "meets": False}
+            attempts.append(rec)
+            if progress is not None:
+                progress(dict(rec, stage="attempt"))
+            return False
+        cfg, stored, _ = out
         q = evaluate(cfg, stored, u_eval, t_eval)
         nb = Q.stored_bytes(stored)
         ok = meets(q, targets) and (budget_bytes is None or nb <= budget_bytes)

@@ -200,9 +200,11 @@ def lattice(size: int, domain_min=(0, 0, 0), domain_max=(1, 1, 1)) -> np.ndarray
     dmin = _domain(domain_min, "domain_min")
     dmax = _domain(domain_max, "domain_max")
     ramp = np.linspace(0.0, 1.0, size)
-    b, g, r = np.meshgrid(ramp, ramp, ramp, indexing="ij")
-    u = np.stack([r, g, b], axis=-1).reshape(-1, 3)
-    return (dmin + u * (dmax - dmin)).astype(np.float32)
+    out = np.empty((size, size, size, 3), dtype=np.float32)  # [b, g, r, channel]
+    out[..., 0] = (dmin[0] + ramp * (dmax[0] - dmin[0]))[None, None, :]
+    out[..., 1] = (dmin[1] + ramp * (dmax[1] - dmin[1]))[None, :, None]
+    out[..., 2] = (dmin[2] + ramp * (dmax[2] - dmin[2]))[:, None, None]
+    return out.reshape(-1, 3)
 
 
 AnyLUT = Union[LUT1D, LUT3D]

@@ -34,6 +34,7 @@ import math
 import os
 import platform
 import re
+import resource
 import shutil
 import signal
 import subprocess
@@ -42,7 +43,7 @@ import tempfile
 import time
 import zlib
 from pathlib import Path
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Optional
 
 import numpy as np
 
@@ -220,9 +221,10 @@ def compress_with_gmic(cube_path: Path, workdir: Path, timeout_s: float = 600, t
     the 8-bit rounding costs.
 
     Returns a dict: bytes (size of keypoints.cimgz), keypoints, method ("rbf"/"pde"),
-    compress_s, decompress_s, cube (path of the decompressed .cube), status
-    ("ok"/"timeout"/"error"), error (message, "" when ok), and the float variant's
-    bytes_float / cube_float when made.
+    compress_s, compress_cpu_s (CPU seconds gmic used, also on timeout), decompress_s,
+    cube (path of the decompressed .cube), status ("ok"/"timeout"/"error"), error (message,
+    "" when ok), threads, timeout_s, and the float variant's bytes_float / cube_float when
+    made.
     """
     cube_path = Path(cube_path).resolve()
     workdir = Path(workdir).resolve()
@@ -252,8 +254,12 @@ def compress_with_gmic(cube_path: Path, workdir: Path, timeout_s: float = 600, t
         items += ["o", f"{keys_f.name},float"]
     items += ["round", "c", "0,255", "o", f"{keys.name},uchar"]
     try:
-        out["compress_s"] = round(_run_gmic(items, workdir, workdir / "compress.log", timeout_s,
-                                            threads), 3)
+        cpu0 = _children_cpu_s()
+        try:
+            out["compress_s"] = round(_run_gmic(items, workdir, workdir / "compress.log",
+                                                timeout_s, threads), 3)
+        finally:  # CPU time gmic got (user+sys): tells contention from work on a busy machine
+            out["compress_cpu_s"] = round(_children_cpu_s() - cpu0, 3)
         if not keys.is_file():
             raise GmicError("gmic wrote no keypoints file")
         out["bytes"] = keys.stat().st_size
@@ -277,6 +283,12 @@ def compress_with_gmic(cube_path: Path, workdir: Path, timeout_s: float = 600, t
     except (GmicError, OSError, ValueError, KeyError) as exc:
         out["status"], out["error"] = "error", str(exc)
     return out
+
+
+def _children_cpu_s() -> float:
+    """User+system CPU seconds of this process's waited-for children so far."""
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
 
 
 def _cube_size(path: Path) -> int:

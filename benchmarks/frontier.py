@@ -79,10 +79,26 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--luts", type=Path, default=REPO.parent / "shared" / "luts")
     ap.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results")
+    ap.add_argument("files", nargs="*", type=Path, help="LUT files (default: every 3D LUT in --luts)")
     ap.add_argument("--only", default="", help="only files whose name contains this")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--shard", default="", help="K/N: run every N-th file starting at K (0-based), "
+                    "writing frontier_shardK.json; combine shards with --merge")
+    ap.add_argument("--merge", action="store_true", help="combine frontier_shard*.json and exit")
     args = ap.parse_args()
+    if args.merge:
+        rows = []
+        for part in sorted(args.out.glob("frontier_shard*.json")):
+            rows += json.loads(part.read_text())["rows"]
+        rows.sort(key=lambda r: r["file"])
+        gmic_path = args.out / "gmic.json"
+        gmic = json.loads(gmic_path.read_text()) if gmic_path.exists() else {}
+        for r in rows:
+            r["baseline_b"] = gmic.get(r["file"]) or r["baseline_b"]
+        _write(args.out, rows, final=True)
+        print(f"merged {len(rows)} rows into {args.out / 'frontier.json'}")
+        return
     import torch
 
     torch.set_num_threads(args.threads)
@@ -92,8 +108,13 @@ def main() -> None:
     gmic_path = args.out / "gmic.json"
     gmic = json.loads(gmic_path.read_text()) if gmic_path.exists() else {}
     rows = []
-    files = sorted(p for p in args.luts.iterdir()
-                   if p.is_file() and p.suffix.lower() not in (".md", ".spi1d") and args.only in p.name)
+    files = sorted(args.files or (p for p in args.luts.iterdir()
+                                  if p.is_file() and p.suffix.lower() not in (".md", ".spi1d")))
+    files = [p for p in files if args.only in p.name]
+    name = "frontier"
+    if args.shard:
+        k, n = (int(v) for v in args.shard.split("/"))
+        files, name = files[k::n], f"frontier_shard{k}"
     for path in files:
         lut = as_lut3d(read_lut(path))
         row = {"file": path.name, "grid": lut.size, "shaper": lut.shaper is not None,
@@ -109,8 +130,8 @@ def main() -> None:
               f"p99 {lp['de_p99']:.2f} max {lp['de_max']:.2f} PSNR {lp['psnr']:.1f} "
               f"{'T1' if lp['meets'] else '--'} {lp['compress_s']:.1f}s | A "
               + (f"{a['bytes']:6d} B (k={a['k']})" if a else "never meets T1"), flush=True)
-        _write(args.out, rows)
-    _write(args.out, rows, final=True)
+        _write(args.out, rows, name=name)
+    _write(args.out, rows, final=not args.shard, name=name)
 
 
 def _summary(rows) -> dict:
@@ -124,11 +145,13 @@ def _summary(rows) -> dict:
             if rows else None}
 
 
-def _write(out: Path, rows, final: bool = False) -> None:
+def _write(out: Path, rows, final: bool = False, name: str = "frontier") -> None:
     summary = _summary(rows)
     doc = {"machine": platform.platform(), "lutplug": __version__, "target": T1.__dict__,
            "summary": summary, "rows": rows}
-    (out / "frontier.json").write_text(json.dumps(doc, indent=2, default=float))
+    (out / f"{name}.json").write_text(json.dumps(doc, indent=2, default=float))
+    if name != "frontier":
+        return
     lines = ["# Codec frontier at T1 (ΔE00 mean ≤ 0.45, p99 ≤ 1.5, max ≤ 3, PSNR ≥ 45 dB)", "",
              f"{summary}", "",
              "| LUT | grid | lutplug B | ΔE mean / p99 / max | PSNR | T1 | compress s | A: k | A B | "

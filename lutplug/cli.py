@@ -468,5 +468,19 @@ def demo(output: Path) -> None:
     run_demo(output, echo=click.echo)
 
 
+def _register_host_commands() -> None:
+    """Add each host's command group (``lutplug ocio …``, ``lutplug nuke …``, ``lutplug gimp …``).
+    A host module must import nothing heavy at import time."""
+    import importlib
+    import importlib.util
+
+    for host in ("ocio", "nuke", "gimp"):
+        name = f"lutplug.hosts.{host}.cli"
+        if importlib.util.find_spec(f"lutplug.hosts.{host}") and importlib.util.find_spec(name):
+            main.add_command(importlib.import_module(name).group)
+
+
+_register_host_commands()
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Set up lutplug in ./.venv on a fresh Debian machine (idempotent).
 #   bash scripts/setup.sh        # the library and CLI (runs `lutplug demo` afterwards if asked)
-#   bash scripts/setup.sh dev    # + test dependencies (pytest, colour-science, headless GL)
+#   bash scripts/setup.sh dev    # + test dependencies (pytest, colour-science, headless GL, g++)
 # torch is pinned to 2.13.0 (a CPU build) unless a torch is already importable by the venv's
 # Python (a GPU machine keeps its own): a plain `pip install torch` pulls a multi-GB CUDA build.
 set -euo pipefail
@@ -18,7 +18,8 @@ apt_install() {
 }
 
 if ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then apt_install python3-venv python3-pip; fi
-if [ "$extra" = dev ]; then apt_install libegl1 libgl1-mesa-dri; fi
+# dev: headless GL for shader tests, g++ for the BlinkScript kernel tests, G'MIC for baseline B
+if [ "$extra" = dev ]; then apt_install libegl1 libgl1-mesa-dri g++ gmic; fi
 [ -x .venv/bin/python ] || python3 -m venv .venv
 pip=(.venv/bin/python -m pip install -q --disable-pip-version-check)
 if ! .venv/bin/python -c 'import torch' >/dev/null 2>&1; then "${pip[@]}" torch==2.13.0; fi

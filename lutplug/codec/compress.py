@@ -64,7 +64,7 @@ def compress(lut: LUT3D, *, target: QualityTarget = QUALITY_TARGETS["invisible"]
         "title": lut.title,
         "colorspace": dict(colorspace or {}),
         "provenance": provenance,
-        "quality": {**{k: round(v, 5) for k, v in report.as_dict().items() if k != "points"},
+        "quality": {**{k: float(f"{v:.4g}") for k, v in report.as_dict().items() if k != "points"},
                     "points": report.points, "meets_target": report.meets(target)},
     }
     return CompressResult(nlut, report, seconds, result.attempts)

@@ -226,6 +226,8 @@ def _interpret(c: "container.Container", source: str, status: SignatureStatus) -
 
 _LIMITS = {"in_curve": 4096, "out_curve": 4096, "fourier": 12}
 _CHOICES = {"act": ("relu", "silu", "tanh", "sin"), "skip": ("identity", "linear", "none")}
+_KNOWN_KEYS = {"format", "version", "in_curve", "out_curve", "fourier", "hidden", "act", "skip",
+               "center", "minmax", "quant"}
 
 
 def _check_config(config: dict) -> None:
@@ -242,6 +244,12 @@ def _check_config(config: dict) -> None:
     for key, allowed in _CHOICES.items():
         if config.get(key, allowed[0]) not in allowed:
             raise ValueError(f"{key} = {config.get(key)!r} is not one of {allowed}")
+    for key in ("center", "minmax"):
+        if not isinstance(config.get(key, False), bool):
+            raise ValueError(f"{key} = {config.get(key)!r} must be true or false")
+    unknown = set(config) - _KNOWN_KEYS
+    if unknown:  # a newer writer's feature this reader would silently ignore: refuse
+        raise ValueError(f"unknown network settings {sorted(unknown)}")
 
 
 def _check_params(config: dict, params: Dict[str, np.ndarray], source: str) -> None:

@@ -79,7 +79,8 @@ def main(argv=None) -> int:
         res = T.fit(table, seed=args.seed, budget_bytes=args.budget)
         rec = {"file": name, "grid": int(table.shape[0]), "stored_bytes": res.stored_bytes,
                "n_params": M.n_params(res.config), "config": res.config, "quality": res.quality,
-               "meets_T1": T.meets(res.quality), "seconds": round(res.seconds, 2), "attempts": res.attempts,
+               "meets_T1": T.meets(res.quality), "seconds": round(res.seconds, 2),
+               "cpu_seconds": round(getattr(res, "cpu_seconds", float("nan")), 2), "attempts": res.attempts,
                "threads": args.threads}
         if not args.no_baseline:
             t0 = time.time()
@@ -89,30 +90,31 @@ def main(argv=None) -> int:
         q = res.quality
         print(f"{name}: {res.stored_bytes} B, {rec['n_params']} params, dE mean {q['de_mean']:.3f} "
               f"p99 {q['de_p99']:.3f} max {q['de_max']:.3f} PSNR {q['psnr']:.2f} "
-              f"{'PASS' if rec['meets_T1'] else 'FAIL'} {res.seconds:.1f}s"
+              f"{'PASS' if rec['meets_T1'] else 'FAIL'} {res.seconds:.1f}s wall {rec['cpu_seconds']:.1f}s cpu"
               + (f" | baseline A {rec['baseline_a']['bytes']} B (k={rec['baseline_a']['k']})" if 'baseline_a' in rec else ""),
               flush=True)
         with open(os.path.join(args.out, "codec_sweep.json"), "w") as fh:
             json.dump(records, fh, indent=1, default=float)
 
-    lines = ["| file | grid | bytes | params | hidden | ΔE mean | ΔE p99 | ΔE max | PSNR | T1 | s (1 thr) | baseline A bytes (k) |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    lines = ["| file | grid | bytes | params | hidden | ΔE mean | ΔE p99 | ΔE max | PSNR | T1 | wall s | CPU s | baseline A bytes (k) |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in records:
         if "error" in r:
-            lines.append(f"| {r['file']} | | | | | | | | | error: {r['error']} | | |")
+            lines.append(f"| {r['file']} | | | | | | | | | error: {r['error']} | | | |")
             continue
         q = r["quality"]
         ba = r.get("baseline_a")
         bas = f"{ba['bytes']} ({ba['k']}{'' if ba['meets'] else ', fails'})" if ba else ""
         lines.append(f"| {r['file']} | {r['grid']} | {r['stored_bytes']} | {r['n_params']} | {r['config']['hidden']} | "
                      f"{q['de_mean']:.3f} | {q['de_p99']:.3f} | {q['de_max']:.3f} | {q['psnr']:.2f} | "
-                     f"{'pass' if r['meets_T1'] else 'FAIL'} | {r['seconds']:.1f} | {bas} |")
+                     f"{'pass' if r['meets_T1'] else 'FAIL'} | {r['seconds']:.1f} | {r.get('cpu_seconds', float('nan')):.1f} | {bas} |")
     ok = [r for r in records if "error" not in r]
     if ok:
         lines.append("")
         lines.append(f"median stored bytes: {int(np.median([r['stored_bytes'] for r in ok]))}; "
                      f"pass T1: {sum(r['meets_T1'] for r in ok)}/{len(ok)}; "
-                     f"median seconds: {np.median([r['seconds'] for r in ok]):.1f}")
+                     f"median wall seconds: {np.median([r['seconds'] for r in ok]):.1f}; "
+                     f"median CPU seconds: {np.median([r.get('cpu_seconds', np.nan) for r in ok]):.1f}")
         if all("baseline_a" in r for r in ok):
             lines.append(f"median baseline-A bytes: {int(np.median([r['baseline_a']['bytes'] for r in ok]))}")
     with open(os.path.join(args.out, "codec_sweep.md"), "w") as fh:

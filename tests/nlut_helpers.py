@@ -10,9 +10,10 @@ from lutplug.core.lut import LUT1D
 
 
 def random_nlut(seed: int = 0, shaper: bool = False, act: str = "silu", skip: str = "linear",
-                fourier: int = 2, hidden=(12, 12), curves: int = 8, center: bool = False) -> NeuralLUT:
+                fourier: int = 2, hidden=(12, 12), curves: int = 8, center: bool = False,
+                minmax: bool = False) -> NeuralLUT:
     cfg = model.make_config(hidden=hidden, act=act, in_curve=curves, out_curve=curves,
-                            fourier=fourier, skip=skip, center=center)
+                            fourier=fourier, skip=skip, center=center, minmax=minmax)
     rng = np.random.default_rng(seed)
     params = {k: (v + rng.normal(0, 0.1, v.shape)).astype(np.float32)
               for k, v in model.init_params(cfg, seed).items()}

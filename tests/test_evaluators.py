@@ -9,7 +9,7 @@ torch = pytest.importorskip("torch")
 
 CASES = [dict(seed=1), dict(seed=2, shaper=True), dict(seed=3, act="relu", skip="identity", center=True),
          dict(seed=4, act="sin", fourier=0, curves=0, skip="none"),
-         dict(seed=5, act="tanh", hidden=(8, 8, 8))]
+         dict(seed=5, act="tanh", hidden=(8, 8, 8)), dict(seed=6, minmax=True, center=True, fourier=1)]
 
 
 def _inputs(n, count=4096, seed=0):

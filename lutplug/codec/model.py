@@ -5,6 +5,8 @@ Network (every stage optional, driven by ``config``)::
     u (M,3) RGB in [0,1] (lattice coordinates of the original 3D table; clamped)
     x = u + C_in(u)                      # per-channel input curves (residual, PWL, uniform knots)
     f = [x, sin(pi*2^k*x), cos(pi*2^k*x) for k < F]   # optional Fourier features
+    f = [f, max(x_r,x_g,x_b), min(x_r,x_g,x_b)]         # optional "minmax" inputs
+    f = 2 f - 1                          # optional "center"
     h = act(W_i h + b_i) for each hidden layer           # MLP
     y = A x + c + W_o h + b_o            # skip: "identity" (A=I, c=0), "linear" (A, c learned) or "none"
     y = y + C_out(clamp(y, 0, 1))        # per-channel output curves (residual, PWL)
@@ -14,6 +16,8 @@ Network (every stage optional, driven by ``config``)::
     {"format": "lutplug-mlp", "version": 1,
      "in_curve": K_in,           # knots per channel, 0 = none; params "cin" (3, K_in)
      "fourier": F,               # frequency count, 0 = none
+     "minmax": bool,             # append max and min of the (curved) rgb to the MLP input
+     "center": bool,             # MLP input is 2*f - 1 (applied after fourier/minmax)
      "hidden": [w1, w2, ...],    # params "W0","b0",...,"W{L}","b{L}" (W shape (out, in), y = x @ W.T + b)
      "act": "relu" | "silu" | "tanh" | "sin",
      "skip": "identity" | "linear" | "none",   # "linear": params "A" (3,3), "c" (3,)
@@ -26,7 +30,16 @@ float16 scales, see :mod:`lutplug.codec.quantize`); both forward functions accep
 
 Ops used (for GLSL / BlinkScript ports): clamp, floor, 1D linear interpolation between
 uniformly spaced knots, multiply-add, sin/cos (Fourier features, "sin" act), relu/silu/tanh,
-small dense matrix-vector products.
+max/min, small dense matrix-vector products.
+
+PWL curve semantics (both curves): knots at k/(K-1), k = 0..K-1; the curve input is clamped to
+[0,1]; i = min(floor(t*(K-1)), K-2); value = c[i] + (c[i+1]-c[i]) * (t*(K-1) - i); the curve
+value is ADDED to its input (residual form). For the output curve the lookup uses clamp(y,0,1)
+but the value is added to the unclamped y.
+
+What fit() currently produces: act "relu", in_curve 8, out_curve 8, skip "linear", center true,
+fourier 0, minmax false, hidden = one or two layers (see train.LADDER); all tensors int8 with a
+float16 scale per tensor (curves: one scale per channel row).
 """
 from __future__ import annotations
 
@@ -39,9 +52,9 @@ FORMAT = "lutplug-mlp"
 
 
 def make_config(hidden=(16, 16), act="silu", in_curve=0, out_curve=0, fourier=0, skip="identity",
-                quant=None, center=False) -> dict:
+                quant=None, center=False, minmax=False) -> dict:
     return {"format": FORMAT, "version": 1, "in_curve": int(in_curve), "fourier": int(fourier),
-            "center": bool(center),
+            "center": bool(center), "minmax": bool(minmax),
             "hidden": [int(h) for h in hidden], "act": act, "skip": skip,
             "out_curve": int(out_curve), "quant": dict(quant or {})}
 
@@ -50,7 +63,7 @@ def param_shapes(config: dict) -> Dict[str, tuple]:
     shapes: Dict[str, tuple] = {}
     if config.get("in_curve", 0):
         shapes["cin"] = (3, config["in_curve"])
-    d = 3 + 6 * config.get("fourier", 0)
+    d = 3 + 6 * config.get("fourier", 0) + (2 if config.get("minmax", False) else 0)
     for i, w in enumerate(config["hidden"]):
         shapes[f"W{i}"] = (w, d)
         shapes[f"b{i}"] = (w,)
@@ -114,6 +127,8 @@ def _forward_numpy_chunk(p, config, x, L, act, skip):
             z = x * np.float32(math.pi * (2 ** k))
             feats.append(np.sin(z))
             feats.append(np.cos(z))
+        if config.get("minmax", False):
+            feats += [x.max(axis=1, keepdims=True), x.min(axis=1, keepdims=True)]
         h = np.concatenate(feats, axis=1)
         if config.get("center", False):
             h = h * np.float32(2.0) - np.float32(1.0)
@@ -121,8 +136,11 @@ def _forward_numpy_chunk(p, config, x, L, act, skip):
         h += p["b0"]
     else:
         # first layer on the 3 inputs (centering folded into W0/b0 by the caller)
-        h = x @ p["_W0c"]
-        h += p["_b0c"]
+        # the bias rides along as a constant-1 input column (saves a pass over the activations)
+        cols = [x, np.ones((x.shape[0], 1), np.float32)]
+        if config.get("minmax", False):
+            cols[1:1] = [x.max(axis=1, keepdims=True), x.min(axis=1, keepdims=True)]
+        h = np.concatenate(cols, axis=1) @ p["_W0c"]
     h = _act_np(act, h)
     for i in range(1, L):
         h = h @ p[f"W{i}"].T
@@ -154,8 +172,7 @@ def forward_numpy(params, config: dict, u: np.ndarray, chunk: int = 8192) -> np.
         if config.get("center", False):  # (2x-1) @ W.T + b == x @ (2W).T + (b - W.sum(1))
             b0 = b0 - W0.sum(axis=1)
             W0 = W0 * np.float32(2.0)
-        p["_W0c"] = np.ascontiguousarray(W0.T, dtype=np.float32)  # (3, w)
-        p["_b0c"] = b0.astype(np.float32)
+        p["_W0c"] = np.ascontiguousarray(np.concatenate([W0.T, b0[None, :]], axis=0), dtype=np.float32)  # (d+1, w)
     elif not L:
         raise ValueError("config needs at least one hidden layer")
     x = np.clip(np.asarray(u, dtype=np.float32).reshape(-1, 3), 0.0, 1.0)
@@ -228,7 +245,11 @@ def forward(params, config: dict, u):
             z = x * (math.pi * (2 ** k))
             feats.append(torch.sin(z))
             feats.append(torch.cos(z))
+        if config.get("minmax", False):
+            feats += [x.amax(dim=1, keepdim=True), x.amin(dim=1, keepdim=True)]
         h = torch.cat(feats, dim=1)
+    elif config.get("minmax", False):
+        h = torch.cat([x, x.amax(dim=1, keepdim=True), x.amin(dim=1, keepdim=True)], dim=1)
     else:
         h = x
     if config.get("center", False):

@@ -4,6 +4,20 @@ the quality targets.
 Public API: :func:`fit` -> :class:`FitResult`. Everything else is private or helpers used by the
 benchmark script.
 
+Recipe (see ``FIT_RECIPE``/``DEFAULT_RECIPE``/``LADDER``):
+
+* training set: all lattice nodes (at most 40k, subsampled beyond) + 60k seeded uniform random
+  points, targets by tetrahedral interpolation;
+* loss: linearised CIEDE2000 around the target (exact ΔE2000 weights at the target, sRGB->Lab
+  Jacobian), ``mean(dE) + 1.0 * mean(dE^4)^(1/4) + 1e4 * RGB MSE``, prediction clipped to
+  [0,1] with a straight-through gradient;
+* Adam, one-cycle cosine schedule (max lr 3e-2), 2500 steps of 8192 random samples, then 300
+  steps of quantisation-aware training (int8, per-tensor float16 scale; curves per channel) at
+  lr 2e-3; the stored model is the int8 one and quality is measured on it;
+* size search: bisection over ``LADDER`` (1 hidden layer [16]..[96], then 2 layers up to
+  [256, 64]), starting at [64]; an attempt whose ΔE mean at 40% of its steps is > 2.2x the
+  target is abandoned; no new attempt after ``FIT_CPU_LIMIT`` CPU seconds.
+
 Quality (T1) is measured on the DEQUANTISED model over all lattice nodes + 200,000 seeded
 uniform random points of [0,1]^3 against the original table evaluated by tetrahedral
 interpolation; both outputs clipped to [0,1], read as sRGB display values -> XYZ (D65) -> Lab,
@@ -40,6 +54,7 @@ class FitResult:
     stored_bytes: int
     seconds: float
     attempts: List[dict] = field(default_factory=list)
+    cpu_seconds: float = 0.0  # process CPU time of the fit (= single-thread compute time at 1 thread)
 
     @property
     def n_params(self) -> int:
@@ -384,8 +399,11 @@ def train_config(table: np.ndarray, config: dict, recipe: dict | None = None, se
         if steps <= 0:
             return False
         opt = torch.optim.Adam(plist, lr=lr)
-        sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps, pct_start=0.05,
-                                                    anneal_strategy="cos", div_factor=10, final_div_factor=100)
+        sched = None
+        if steps >= 8:
+            sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps,
+                                                        pct_start=max(0.05, 3.0 / steps), anneal_strategy="cos",
+                                                        div_factor=10, final_div_factor=100)
         bs = min(rc["batch"], n)
         for step in range(steps):
             if abort_at is not None and step == abort_at and check_abort():
@@ -398,7 +416,8 @@ def train_config(table: np.ndarray, config: dict, recipe: dict | None = None, se
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
-            sched.step()
+            if sched is not None:
+                sched.step()
         return False
 
     abort_at = int(rc["adam_steps"] * rc.get("abort_frac", 0.4)) if abort_tol else None
@@ -431,11 +450,13 @@ def evaluate(config: dict, stored: dict, u: np.ndarray, t: np.ndarray) -> Dict[s
 # ----------------------------------------------------------------------------- fit (size search)
 
 # Architecture ladder searched by fit(): (hidden widths), smallest first.
-LADDER = [[16], [32], [48], [64], [96], [64, 8], [128], [64, 16], [96, 16], [128, 16], [128, 32],
-          [128, 32, 16], [192, 32], [256, 32], [256, 64]]
+LADDER = [[16], [24], [32], [40], [48], [64], [80], [96], [64, 16], [96, 16], [128, 16], [128, 32],
+          [192, 32], [256, 32], [256, 64]]
 BASE_ARCH = {"act": "relu", "in_curve": 8, "out_curve": 8, "skip": "linear", "center": True, "fourier": 0}
-FIT_RECIPE = {"adam_steps": 2500, "lr": 3e-2, "qat_steps": 300, "mse_weight": 1e4}
-START_INDEX = 3
+FIT_RECIPE = {"adam_steps": 2500, "lr": 3e-2, "qat_steps": 300, "mse_weight": 1e4, "tail_weight": 1.0}
+START_INDEX = 5
+FIT_CPU_LIMIT = 300.0  # CPU seconds of this process: no new size attempt starts after this (best so far
+                       # is returned). CPU time, not wall time, so a loaded machine does not change results.
 ABORT_RATIO = 2.2  # abort an attempt whose ΔE mean at 40% of training is > 2.2x the target
 
 
@@ -452,8 +473,8 @@ def fit(table: np.ndarray, *, targets: dict = T1, budget_bytes: Optional[int] = 
     estimated size exceeds it are not tried. Returns the smallest passing model, or the best
     (least bad) one tried when none passes.
     """
-    torch = _torch()
     t_start = time.time()
+    cpu_start = time.process_time()
     table = np.ascontiguousarray(table, dtype=np.float32)
     if table.ndim != 4 or table.shape[-1] != 3 or len(set(table.shape[:3])) != 1:
         raise ValueError(f"table must be (N,N,N,3), got {table.shape}")
@@ -475,13 +496,14 @@ def fit(table: np.ndarray, *, targets: dict = T1, budget_bytes: Optional[int] = 
 
     def attempt(i):
         t0 = time.time()
+        c0 = time.process_time()
         rci = dict(rc)
         if results:  # never abort the first attempt, so there is always a model to return
             rci["abort_de_mean"] = ABORT_RATIO * targets.get("de_mean", T1["de_mean"])
         out = train_config(table, cfgs[i], rci, seed, data=data, device=device)
         if out is None:
             rec = {"index": i, "hidden": cfgs[i]["hidden"], "n_params": M.n_params(cfgs[i]), "aborted": True,
-                   "seconds": time.time() - t0, "meets": False}
+                   "seconds": time.time() - t0, "cpu_seconds": time.process_time() - c0, "meets": False}
             attempts.append(rec)
             if progress is not None:
                 progress(dict(rec, stage="attempt"))
@@ -491,7 +513,7 @@ def fit(table: np.ndarray, *, targets: dict = T1, budget_bytes: Optional[int] = 
         nb = Q.stored_bytes(stored)
         ok = meets(q, targets) and (budget_bytes is None or nb <= budget_bytes)
         rec = {"index": i, "hidden": cfgs[i]["hidden"], "n_params": M.n_params(cfg), "stored_bytes": nb,
-               "seconds": time.time() - t0, "meets": ok, **q}
+               "seconds": time.time() - t0, "cpu_seconds": time.process_time() - c0, "meets": ok, **q}
         attempts.append(rec)
         results[i] = (cfg, stored, q, nb, ok)
         if progress is not None:
@@ -504,6 +526,8 @@ def fit(table: np.ndarray, *, targets: dict = T1, budget_bytes: Optional[int] = 
     a, b = lo, hi
     i = first
     while a <= b:
+        if attempts and time.process_time() - cpu_start > FIT_CPU_LIMIT:
+            break
         if attempt(i):
             best_pass = i
             b = i - 1
@@ -518,7 +542,7 @@ def fit(table: np.ndarray, *, targets: dict = T1, budget_bytes: Optional[int] = 
         k = min(results, key=lambda j: (badness(results[j][2], targets), results[j][3]))
     cfg, stored, q, nb, _ = results[k]
     res = FitResult(config=cfg, params=stored, quality=q, stored_bytes=nb, seconds=time.time() - t_start,
-                    attempts=attempts)
+                    attempts=attempts, cpu_seconds=time.process_time() - cpu_start)
     if progress is not None:
         progress({"stage": "done", "stored_bytes": nb, "meets": meets(q, targets), **q})
     return res

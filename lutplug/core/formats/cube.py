@@ -28,7 +28,7 @@ def sniff(head: bytes) -> bool:
 
 
 def _size(tokens: List[str], limit: int, path, lineno: int) -> int:
-    if len(tokens) != 2 or not tokens[1].isdigit():
+    if len(tokens) != 2 or not (tokens[1].isascii() and tokens[1].isdigit()):
         raise LutError(f"{tokens[0]} needs one positive integer", path, lineno)
     value = int(tokens[1])
     if not 2 <= value <= limit:

@@ -1,0 +1,25 @@
+"""The OpenColorIO host: compressed grades as entries of OCIO configs and .ocioz look packs, an
+in-memory OCIO processor, a ConfigIOProxy that reads .nlut files, and GPU shaders.
+
+Nothing here imports OpenColorIO until it is used (``lutplug`` registers ``lutplug ocio`` at
+start-up). The public API, loaded on first access:
+
+* :func:`processor` — a grade as an OCIO ``Processor`` (in-memory ``Lut3DTransform``);
+* :class:`NlutIOProxy` — a ``PyConfigIOProxy`` letting a config name ``.nlut`` files directly;
+* :func:`add_grade` / :func:`pack` — what ``lutplug ocio add`` / ``pack`` do;
+* :func:`shader` — what ``lutplug ocio shader`` emits.
+"""
+from __future__ import annotations
+
+__all__ = ["processor", "NlutIOProxy", "add_grade", "pack", "shader"]
+
+_WHERE = {"processor": "processing", "NlutIOProxy": "proxy", "add_grade": "edit", "pack": "packing",
+          "shader": "shaders"}
+
+
+def __getattr__(name: str):
+    if name in _WHERE:
+        import importlib
+
+        return getattr(importlib.import_module(f"lutplug.hosts.ocio.{_WHERE[name]}"), name)
+    raise AttributeError(f"module 'lutplug.hosts.ocio' has no attribute {name!r}")

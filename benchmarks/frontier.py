@@ -155,13 +155,14 @@ def _write(out: Path, rows, final: bool = False, name: str = "frontier") -> None
     lines = ["# Codec frontier at T1 (ΔE00 mean ≤ 0.45, p99 ≤ 1.5, max ≤ 3, PSNR ≥ 45 dB)", "",
              f"{summary}", "",
              "| LUT | grid | lutplug B | ΔE mean / p99 / max | PSNR | T1 | compress s | A: k | A B | "
-             "G'MIC B | G'MIC ΔE mean / p99 / max |",
+             "G'MIC B | G'MIC ΔE mean / p99 / max, PSNR |",
              "|---|---:|---:|---|---:|:-:|---:|---:|---:|---:|---|"]
     for r in rows:
         lp, a, g = r["lutplug"], r["baseline_a"]["best"], r["baseline_b"]
         gb = g.get("bytes") if g.get("status") == "ok" else g.get("status")
-        gq = (f"{g['de_mean']:.2f} / {g['de_p99']:.2f} / {g['de_max']:.2f}"
-              if g.get("status") == "ok" and "de_mean" in g else "")
+        q = g.get("quality") or g
+        gq = (f"{q['de_mean']:.3f} / {q['de_p99']:.2f} / {q['de_max']:.2f}, PSNR {q['psnr']:.1f}"
+              if g.get("status") == "ok" and "de_mean" in q else "")
         lines.append(f"| {r['file']} | {r['grid']} | {lp['bytes']} | {lp['de_mean']:.3f} / {lp['de_p99']:.2f} / "
                      f"{lp['de_max']:.2f} | {lp['psnr']:.1f} | {'yes' if lp['meets'] else 'no'} | "
                      f"{lp['compress_s']:.1f} | {a['k'] if a else '–'} | {a['bytes'] if a else 'never'} | "
@@ -189,10 +190,11 @@ def _plot(out: Path, rows) -> None:
         ax.plot([p["bytes"] for p in c], [p["de_mean"] for p in c], color="tab:blue", alpha=0.35, lw=1,
                 marker=".")
         g = r["baseline_b"]
-        if g.get("status") == "ok" and "de_mean" in g:
-            ax.scatter([g["bytes"]], [g["de_mean"]], color="tab:green", s=14)
+        q = g.get("quality") or g
+        if g.get("status") == "ok" and "de_mean" in q:
+            ax.scatter([g["bytes"]], [q["de_mean"]], color="tab:green", s=14)
     ax.axhline(T1.de_mean, color="k", ls="--", lw=1, label="T1 mean 0.45")
-    ax.plot([], [], color="tab:blue", label="lutplug (.nlut attempts)")
+    ax.plot([], [], color="tab:blue", label="lutplug size-search attempts (network bytes, no header)")
     ax.plot([], [], color="tab:orange", label="baseline A (k³ fp16+zlib)")
     ax.scatter([], [], color="tab:green", label="baseline B (G'MIC keypoints)")
     ax.set_xscale("log")
@@ -200,7 +202,7 @@ def _plot(out: Path, rows) -> None:
     ax.set_xlabel("bytes")
     ax.set_ylabel("ΔE00 mean")
     ax.legend()
-    ax.set_title("Size vs error, every 3D LUT in shared/luts")
+    ax.set_title(f"Size vs error, {len(rows)} LUTs from shared/luts")
     fig.tight_layout()
     fig.savefig(out / "frontier.png", dpi=110)
 

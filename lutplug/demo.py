@@ -68,8 +68,15 @@ def _compress_step(output: Path, pixels, meta, echo: Callable[[str], None]) -> N
     source = data_path("freshluts_cool_cinema.cube")
     lut = read_lut3d(source)
     echo(f"\nCompressing {source.name} ({lut.size}^3, {source.stat().st_size} bytes) to the "
-         "'invisible' target …")
-    result = compress(lut, source=source)
+         "'invisible' target (a few minutes on 2 CPU cores; each line is one network size tried) …")
+
+    def progress(info: dict) -> None:
+        if info.get("stage") == "attempt":
+            echo(f"  tried {info.get('hidden')}: {info.get('stored_bytes')} B of weights, ΔE00 mean "
+                 f"{info.get('de_mean', float('nan')):.3f}, max {info.get('de_max', float('nan')):.2f}"
+                 f" -> {'meets' if info.get('meets') else 'misses'} the target")
+
+    result = compress(lut, source=source, progress=progress)
     path = output / "cool_cinema.nlut"
     size = result.nlut.save(path)
     nlut = load_nlut(path)

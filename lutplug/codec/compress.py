@@ -30,11 +30,12 @@ def compress(lut: LUT3D, *, target: QualityTarget = QUALITY_TARGETS["invisible"]
              budget_bytes: Optional[int] = None, seed: int = 0, device: str = "cpu",
              progress: Optional[Callable[[dict], None]] = None, source: Optional[Path] = None,
              colorspace: Optional[dict] = None, parent: Optional[str] = None,
-             n_random: int = 200_000) -> CompressResult:
+             n_random: int = 200_000, recipe: Optional[dict] = None) -> CompressResult:
     """Train the smallest network meeting ``target`` for ``lut`` (see :func:`lutplug.codec.train.fit`).
 
     The returned quality report compares the decoded network with ``lut`` over lattice nodes plus
     ``n_random`` seeded points of the input domain (the T1 protocol). Deterministic for a seed on CPU.
+    ``recipe`` overrides training settings (see ``lutplug.codec.train.FIT_RECIPE``).
     """
     try:
         from lutplug.codec.train import fit
@@ -50,7 +51,7 @@ def compress(lut: LUT3D, *, target: QualityTarget = QUALITY_TARGETS["invisible"]
     targets = {"de_mean": target.de_mean, "de_p99": target.de_p99, "de_max": target.de_max,
                "psnr": target.psnr}
     result = fit(lut.table, targets=targets, budget_bytes=budget_bytes, seed=seed, device=device,
-                 progress=progress)
+                 progress=progress, recipe=recipe)
     nlut = NeuralLUT(result.config, result.params, lut.domain_min, lut.domain_max, lut.shaper)
     report = quality_report(lut, nlut, n_random=n_random, seed=seed)
     seconds = time.perf_counter() - t0

@@ -465,7 +465,8 @@ def _estimate_bytes(config: dict) -> int:
 
 
 def fit(table: np.ndarray, *, targets: dict = T1, budget_bytes: Optional[int] = None, seed: int = 0,
-        device: str = "cpu", progress: Optional[Callable[[dict], None]] = None) -> FitResult:
+        device: str = "cpu", progress: Optional[Callable[[dict], None]] = None,
+        recipe: Optional[dict] = None) -> FitResult:
     """Fit the smallest ladder model whose DEQUANTISED output meets ``targets``.
 
     ``table``: float32 (N,N,N,3) in lutplug layout ``[b,g,r,c]``. Binary search over
@@ -481,6 +482,7 @@ def fit(table: np.ndarray, *, targets: dict = T1, budget_bytes: Optional[int] = 
     u_eval, t_eval = eval_points(table)
     rc = dict(DEFAULT_RECIPE)
     rc.update(FIT_RECIPE)
+    rc.update(recipe or {})  # overrides (e.g. fewer steps for quick drafts and tests)
     data = _train_data(table, rc, seed)
     ladder = [dict(BASE_ARCH, hidden=h) for h in LADDER]
     cfgs = [M.make_config(**a) for a in ladder]

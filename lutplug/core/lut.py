@@ -34,6 +34,19 @@ def _domain(value, name: str) -> np.ndarray:
     return arr
 
 
+def _finish_init(lut, table: np.ndarray, kind: str) -> None:
+    """Shared checks of LUT1D/LUT3D construction: finite table, valid domain."""
+    if not np.all(np.isfinite(table)):
+        raise LutError(f"{kind} table contains NaN or infinite values", lut.source)
+    lut.table = np.ascontiguousarray(table)
+    lut.domain_min = _domain(lut.domain_min, "domain_min")
+    lut.domain_max = _domain(lut.domain_max, "domain_max")
+    if np.any(lut.domain_max <= lut.domain_min):
+        raise LutError(f"domain_max {lut.domain_max.tolist()} must exceed domain_min "
+                       f"{lut.domain_min.tolist()}", lut.source)
+    lut.comments = list(lut.comments)
+
+
 def _normalise(rgb: np.ndarray, dmin: np.ndarray, dmax: np.ndarray) -> np.ndarray:
     rgb = np.asarray(rgb, dtype=np.float32)
     if rgb.shape[-1] != 3:
@@ -66,15 +79,7 @@ class LUT1D:
             table = np.repeat(table[:, None], 3, axis=1)
         if table.ndim != 2 or table.shape[1] != 3 or table.shape[0] < 2:
             raise LutError(f"1D table must have shape (M>=2, 3), got {table.shape}", self.source)
-        if not np.all(np.isfinite(table)):
-            raise LutError("1D table contains NaN or infinite values", self.source)
-        self.table = np.ascontiguousarray(table)
-        self.domain_min = _domain(self.domain_min, "domain_min")
-        self.domain_max = _domain(self.domain_max, "domain_max")
-        if np.any(self.domain_max <= self.domain_min):
-            raise LutError(f"domain_max {self.domain_max.tolist()} must exceed domain_min "
-                           f"{self.domain_min.tolist()}", self.source)
-        self.comments = list(self.comments)
+        _finish_init(self, table, "1D")
 
     @property
     def size(self) -> int:
@@ -131,15 +136,7 @@ class LUT3D:
                 or not table.shape[0] == table.shape[1] == table.shape[2] or table.shape[0] < 2):
             raise LutError(f"3D table must have shape (N, N, N, 3) with N >= 2, got {table.shape}",
                            self.source)
-        if not np.all(np.isfinite(table)):
-            raise LutError("3D table contains NaN or infinite values", self.source)
-        self.table = np.ascontiguousarray(table)
-        self.domain_min = _domain(self.domain_min, "domain_min")
-        self.domain_max = _domain(self.domain_max, "domain_max")
-        if np.any(self.domain_max <= self.domain_min):
-            raise LutError(f"domain_max {self.domain_max.tolist()} must exceed domain_min "
-                           f"{self.domain_min.tolist()}", self.source)
-        self.comments = list(self.comments)
+        _finish_init(self, table, "3D")
 
     @classmethod
     def identity(cls, size: int = 33, domain_min=(0, 0, 0), domain_max=(1, 1, 1)) -> "LUT3D":

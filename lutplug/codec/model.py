@@ -299,24 +299,26 @@ def init_params(config: dict, seed: int = 0) -> Dict[str, np.ndarray]:
     return p
 
 
-try:  # thin nn.Module wrapper (only when torch is available)
-    import torch as _torch
+def torch_module(config: dict, params=None, seed: int = 0):
+    """A thin ``torch.nn.Module`` around :func:`forward` with trainable float parameters
+    (``params`` stored or float; default :func:`init_params`). Imports torch only when called."""
+    import torch
 
-    class NeuralLUT(_torch.nn.Module):
-        def __init__(self, config: dict, params=None, seed: int = 0):
+    class NetworkModule(torch.nn.Module):
+        def __init__(self):
             super().__init__()
             self.config = config
             p = params if params is not None else init_params(config, seed)
             if any(k.endswith(".q") for k in p):
                 from lutplug.codec.quantize import dequantize_params
                 p = dequantize_params(p)
-            self.params = _torch.nn.ParameterDict(
-                {k: _torch.nn.Parameter(_torch.as_tensor(np.asarray(v, np.float32))) for k, v in p.items()})
+            self.params = torch.nn.ParameterDict(
+                {k: torch.nn.Parameter(torch.as_tensor(np.asarray(v, np.float32))) for k, v in p.items()})
 
         def forward(self, u):  # noqa: D401
             return forward(dict(self.params), self.config, u)
 
         def numpy_params(self) -> Dict[str, np.ndarray]:
             return {k: v.detach().cpu().numpy().astype(np.float32) for k, v in self.params.items()}
-except ImportError:  # pragma: no cover
-    pass
+
+    return NetworkModule()

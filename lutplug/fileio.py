@@ -58,8 +58,9 @@ def atomic_write(path: PathLike, data: Union[bytes, str]) -> None:
             os.fsync(fh.fileno())
 
 
-def read_bytes(path: PathLike, limit: int = MAX_TEXT_BYTES) -> bytes:
-    """Read a whole file, refusing missing, unreadable, empty or oversized files."""
+def check_file(path: PathLike, limit: int) -> int:
+    """Size in bytes of a readable, non-empty regular file of at most ``limit`` bytes, else
+    :class:`LutError` saying what is wrong."""
     p = Path(path)
     try:
         size = p.stat().st_size
@@ -69,10 +70,18 @@ def read_bytes(path: PathLike, limit: int = MAX_TEXT_BYTES) -> bytes:
         raise LutError(f"cannot read file ({exc.strerror})", path) from None
     if p.is_dir():
         raise LutError("is a folder, not a file", path)
+    if size == 0:
+        raise LutError("file is empty", path)
     if size > limit:
         raise LutError(f"file is {size} bytes, more than the {limit} accepted", path)
+    return size
+
+
+def read_bytes(path: PathLike, limit: int = MAX_TEXT_BYTES) -> bytes:
+    """Read a whole file, refusing missing, unreadable, empty or oversized files."""
+    check_file(path, limit)
     try:
-        data = p.read_bytes()
+        data = Path(path).read_bytes()
     except OSError as exc:
         raise LutError(f"cannot read file ({exc.strerror})", path) from None
     if not data.strip():

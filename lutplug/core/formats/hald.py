@@ -27,7 +27,7 @@ import numpy as np
 
 from lutplug.core.lut import LUT3D, MAX_GRID_3D, lattice
 from lutplug.errors import LutError, PathLike
-from lutplug.fileio import atomic_path
+from lutplug.fileio import atomic_path, check_file
 
 EXTENSIONS = (".png", ".tif", ".tiff")
 #: Largest image file read (a level-16 16-bit Hald PNG is well under this).
@@ -70,18 +70,7 @@ def _read_pixels(path: PathLike, layout_ok) -> Tuple[np.ndarray, str]:
     ``layout_ok(width, height)`` must accept the header's size before any pixel is decoded.
     """
     p = Path(path)
-    try:
-        size = p.stat().st_size
-    except FileNotFoundError:
-        raise LutError("file not found", path) from None
-    except OSError as exc:
-        raise LutError(f"cannot read file ({exc.strerror})", path) from None
-    if p.is_dir():
-        raise LutError("is a folder, not a file", path)
-    if size == 0:
-        raise LutError("file is empty", path)
-    if size > MAX_IMAGE_BYTES:
-        raise LutError(f"file is {size} bytes, more than the {MAX_IMAGE_BYTES} accepted", path)
+    check_file(p, MAX_IMAGE_BYTES)
     with open(p, "rb") as fh:
         head = fh.read(16)
     if not sniff(head):

@@ -137,15 +137,24 @@ def _lut(table, layout: str, depth: str, path) -> LUT3D:
         raise exc.with_path(path) from None
 
 
-def read_hald(path: PathLike) -> LUT3D:
-    """Read a Hald CLUT image (or, detected from content, a lookup strip) into a LUT3D."""
+def _read_square_or_strip(path: PathLike):
+    """(pixels, bit depth, square level or None, LUT3D or None): a horizontal N²×N strip is decoded
+    at once; a square image is left to the caller (Hald or tiles)."""
     pixels, depth = _read_pixels(
         path, lambda w, h: _hald_level(w, h) is not None or _strip_size(w, h) is not None)
     h, w = pixels.shape[:2]
     n = _strip_size(w, h)
     if n is not None:
-        return _lut(_from_horizontal(pixels, n), f"horizontal lookup strip ({n}³)", depth, path)
-    level = _hald_level(w, h)
+        lut = _lut(_from_horizontal(pixels, n), f"horizontal lookup strip ({n}³)", depth, path)
+        return pixels, depth, None, lut
+    return pixels, depth, _hald_level(w, h), None
+
+
+def read_hald(path: PathLike) -> LUT3D:
+    """Read a Hald CLUT image (or, detected from content, a lookup strip) into a LUT3D."""
+    pixels, depth, level, strip_lut = _read_square_or_strip(path)
+    if strip_lut is not None:
+        return strip_lut
     hald = _from_hald(pixels, level)
     strip = _from_tiles(pixels, level)
     if roughness(strip) < roughness(hald):
@@ -157,13 +166,9 @@ def read_hald(path: PathLike) -> LUT3D:
 def read_strip(path: PathLike) -> LUT3D:
     """Read a lookup-strip image (GPUImage 8×8 tiles, any ``t×t`` tiling, or a horizontal
     ``N²×N`` strip) into a LUT3D."""
-    pixels, depth = _read_pixels(
-        path, lambda w, h: _hald_level(w, h) is not None or _strip_size(w, h) is not None)
-    h, w = pixels.shape[:2]
-    n = _strip_size(w, h)
-    if n is not None:
-        return _lut(_from_horizontal(pixels, n), f"horizontal lookup strip ({n}³)", depth, path)
-    tiles = _hald_level(w, h)
+    pixels, depth, tiles, strip_lut = _read_square_or_strip(path)
+    if strip_lut is not None:
+        return strip_lut
     return _lut(_from_tiles(pixels, tiles), f"tiled lookup strip ({tiles}×{tiles} tiles, "
                                             f"{tiles * tiles}³)", depth, path)
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import statistics
 import time
@@ -58,16 +59,18 @@ def baseline_a(lut: LUT3D, max_size: int = 65) -> dict:
 
 
 def lutplug_codec(lut: LUT3D, source: Path, workdir: Path, seed: int) -> dict:
-    t0 = time.perf_counter()
+    load = os.getloadavg()[0]
+    t0, c0 = time.perf_counter(), time.process_time()
     result = compress(lut, target=T1, seed=seed, device="cpu", source=source)
-    seconds = time.perf_counter() - t0
+    seconds, cpu_seconds = time.perf_counter() - t0, time.process_time() - c0
     out = workdir / (source.stem + ".nlut")
     size = result.nlut.save(out)
     t1 = time.perf_counter()
     baked = result.nlut.bake(lut.size)
     bake_s = time.perf_counter() - t1
     rep = quality_report(lut, baked)
-    return {"bytes": size, "compress_s": seconds, "bake_native_s": bake_s,
+    return {"bytes": size, "compress_s": seconds, "compress_cpu_s": cpu_seconds,
+            "load_avg_1min": [load, os.getloadavg()[0]], "bake_native_s": bake_s,
             "direct": result.report.as_dict(), **rep.as_dict(), "meets": rep.meets(T1),
             "model": result.nlut.config, "curve": [
                 {"bytes": a.get("stored_bytes"), "de_mean": a.get("de_mean"), "de_p99": a.get("de_p99"),
@@ -142,7 +145,9 @@ def _summary(rows) -> dict:
             "baseline_a_never_meets": sum(1 for r in rows if not r["baseline_a"]["best"]),
             "lutplug_meets_t1": sum(1 for r in rows if r["lutplug"]["meets"]),
             "lutplug_median_compress_s": statistics.median(r["lutplug"]["compress_s"] for r in rows)
-            if rows else None}
+            if rows else None,
+            "lutplug_median_compress_cpu_s": statistics.median(r["lutplug"].get("compress_cpu_s", 0)
+                                                               for r in rows) if rows else None}
 
 
 def _write(out: Path, rows, final: bool = False, name: str = "frontier") -> None:
@@ -154,9 +159,9 @@ def _write(out: Path, rows, final: bool = False, name: str = "frontier") -> None
         return
     lines = ["# Codec frontier at T1 (ΔE00 mean ≤ 0.45, p99 ≤ 1.5, max ≤ 3, PSNR ≥ 45 dB)", "",
              f"{summary}", "",
-             "| LUT | grid | lutplug B | ΔE mean / p99 / max | PSNR | T1 | compress s | A: k | A B | "
+             "| LUT | grid | lutplug B | ΔE mean / p99 / max | PSNR | T1 | compress s (CPU s, load) | A: k | A B | "
              "G'MIC B | G'MIC ΔE mean / p99 / max, PSNR |",
-             "|---|---:|---:|---|---:|:-:|---:|---:|---:|---:|---|"]
+             "|---|---:|---:|---|---:|:-:|---|---:|---:|---:|---|"]
     for r in rows:
         lp, a, g = r["lutplug"], r["baseline_a"]["best"], r["baseline_b"]
         gb = g.get("bytes") if g.get("status") == "ok" else g.get("status")
@@ -165,7 +170,8 @@ def _write(out: Path, rows, final: bool = False, name: str = "frontier") -> None
               if g.get("status") == "ok" and "de_mean" in q else "")
         lines.append(f"| {r['file']} | {r['grid']} | {lp['bytes']} | {lp['de_mean']:.3f} / {lp['de_p99']:.2f} / "
                      f"{lp['de_max']:.2f} | {lp['psnr']:.1f} | {'yes' if lp['meets'] else 'no'} | "
-                     f"{lp['compress_s']:.1f} | {a['k'] if a else '–'} | {a['bytes'] if a else 'never'} | "
+                     f"{lp['compress_s']:.1f} ({lp.get('compress_cpu_s', 0):.0f}, "
+                     f"{max(lp.get('load_avg_1min', [0])):.1f}) | {a['k'] if a else '–'} | {a['bytes'] if a else 'never'} | "
                      f"{gb} | {gq} |")
     (out / "frontier.md").write_text("\n".join(lines) + "\n")
     if final:

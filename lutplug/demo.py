@@ -57,7 +57,7 @@ def run_demo(output: Path, echo: Callable[[str], None] = print) -> None:
 def _compress_step(output: Path, pixels, meta, echo: Callable[[str], None]) -> None:
     """Compress the bundled 16³ grade to a .nlut, compare it with a cube of the same bytes."""
     try:
-        from lutplug.codec.compress import compress
+        from lutplug.codec.compress import attempt_summary, compress
     except ImportError:
         echo("\n(torch is not installed: skipping compression; see README for the torch pin)")
         return
@@ -68,13 +68,11 @@ def _compress_step(output: Path, pixels, meta, echo: Callable[[str], None]) -> N
     source = data_path("freshluts_cool_cinema.cube")
     lut = read_lut3d(source)
     echo(f"\nCompressing {source.name} ({lut.size}^3, {source.stat().st_size} bytes) to the "
-         "'invisible' target (a few minutes on 2 CPU cores; each line is one network size tried) …")
+         "'invisible' target (about a minute on 2 CPU cores; each line is one network size tried) …")
 
     def progress(info: dict) -> None:
         if info.get("stage") == "attempt":
-            echo(f"  tried {info.get('hidden')}: {info.get('stored_bytes')} B of weights, ΔE00 mean "
-                 f"{info.get('de_mean', float('nan')):.3f}, max {info.get('de_max', float('nan')):.2f}"
-                 f" -> {'meets' if info.get('meets') else 'misses'} the target")
+            echo(attempt_summary(info))
 
     result = compress(lut, source=source, progress=progress)
     path = output / "cool_cinema.nlut"

@@ -53,3 +53,16 @@ def test_training_is_deterministic_for_a_seed():
     for k in runs[0]:
         np.testing.assert_array_equal(runs[0][k], runs[1][k])
     assert any(not np.array_equal(runs[0][k], runs[2][k]) for k in runs[0])
+
+
+def test_size_search_is_deterministic_and_threads_do_not_change_it():
+    # two sizes train at once in threads; the chosen model must not depend on which finishes first
+    from lutplug.codec.train import fit
+
+    table = _smooth_grade(5).table
+    recipe = {"adam_steps": 60, "qat_steps": 10, "batch": 1024, "n_random_train": 2000}
+    runs = [fit(table, seed=1, budget_bytes=400, recipe=recipe, workers=2) for _ in range(2)]
+    assert [a["hidden"] for a in runs[0].attempts] == [a["hidden"] for a in runs[1].attempts]
+    assert len(runs[0].attempts) >= 2  # more than one size was tried
+    for k in runs[0].params:
+        np.testing.assert_array_equal(runs[0].params[k], runs[1].params[k])

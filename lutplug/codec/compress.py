@@ -69,3 +69,13 @@ def compress(lut: LUT3D, *, target: QualityTarget = QUALITY_TARGETS["invisible"]
                     "points": report.points, "meets_target": report.meets(target)},
     }
     return CompressResult(nlut, report, seconds, result.attempts)
+
+
+def attempt_summary(info: dict) -> str:
+    """One line for a network size tried during :func:`compress` (its ``attempt`` progress event)."""
+    tried = f"  tried {info['hidden']}" + (f" (draw {info['variant'] + 1})" if info.get("variant") else "")
+    if info.get("aborted"):
+        return f"{tried}: abandoned early (far from the target)"
+    return (f"{tried}: {info['stored_bytes']} B of weights, ΔE00 mean "
+            f"{info['de_mean']:.3f} p99 {info['de_p99']:.2f} max {info['de_max']:.2f}, PSNR "
+            f"{info['psnr']:.1f} dB -> {'meets' if info['meets'] else 'misses'} the target")

@@ -11,12 +11,14 @@ Recipe (see ``FIT_RECIPE``/``DEFAULT_RECIPE``/``LADDER``):
 * loss: linearised CIEDE2000 around the target (exact ΔE2000 weights at the target, sRGB->Lab
   Jacobian), ``mean(dE) + 1.0 * mean(dE^4)^(1/4) + 1e4 * RGB MSE``, prediction clipped to
   [0,1] with a straight-through gradient;
-* Adam, one-cycle cosine schedule (max lr 3e-2), 2500 steps of 8192 random samples, then 300
+* Adam, one-cycle cosine schedule (max lr 3e-2), 2500 steps of 4096 random samples, then 300
   steps of quantisation-aware training (int8, per-tensor float16 scale; curves per channel) at
   lr 2e-3; the stored model is the int8 one and quality is measured on it;
-* size search: bisection over ``LADDER`` (1 hidden layer [16]..[96], then 2 layers up to
-  [256, 64]), starting at [64]; an attempt whose ΔE mean at 40% of its steps is > 2.2x the
-  target is abandoned; no new attempt after ``FIT_CPU_LIMIT`` CPU seconds.
+* size search over ``LADDER`` (1 hidden layer [16]..[96], then 2 layers up to [256, 64]): each
+  round trains two sizes at once (two threads of one torch thread each on CPU), the first round
+  bracketing [64]; a spare thread trains the smallest open size from other initial weights; an
+  attempt whose ΔE mean at 40% of its steps is > 2.2x the target is abandoned; no new round
+  after ``FIT_CPU_LIMIT`` CPU seconds.
 
 Quality (T1) is measured on the DEQUANTISED model over all lattice nodes + 200,000 seeded
 uniform random points of [0,1]^3 against the original table evaluated by tetrahedral
@@ -26,7 +28,9 @@ interpolation; both outputs clipped to [0,1], read as sRGB display values -> XYZ
 from __future__ import annotations
 
 import math
+import os
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Callable, Dict, List, Optional
 
@@ -337,14 +341,18 @@ def _train_data(table: np.ndarray, recipe: dict, seed: int):
     return u, np.clip(t, 0, 1).astype(np.float32), jac.astype(np.float32)
 
 
+def _de(err, jac, eps: float = 0.0):
+    """Linearised ΔE2000 (M,) of RGB errors ``err`` (M,3) at targets with Jacobian rows ``jac``."""
+    torch = _torch()
+    v = torch.bmm(jac[:, :9].reshape(-1, 3, 3), err.unsqueeze(2)).squeeze(2)
+    d2 = (v * v).sum(1) + jac[:, 9] * v[:, 1] * v[:, 2]
+    return torch.sqrt(torch.clamp(d2, min=0.0) + eps)
+
+
 def _loss(pred, tc, jac, recipe):
     torch = _torch()
-    pc = pred + (torch.clamp(pred, 0, 1) - pred).detach()  # straight-through clip
-    e = pc - tc
-    R = jac[:, :9].reshape(-1, 3, 3)
-    v = torch.einsum("nij,nj->ni", R, e)
-    d2 = (v * v).sum(1) + jac[:, 9] * v[:, 1] * v[:, 2]
-    de = torch.sqrt(torch.clamp(d2, min=0.0) + 1e-6)
+    e = pred + (torch.clamp(pred, 0, 1) - pred).detach() - tc  # straight-through clip
+    de = _de(e, jac, eps=1e-6)
     p = recipe["tail_power"]
     loss = de.mean() + recipe["tail_weight"] * (de.pow(p).mean() + 1e-12).pow(1.0 / p)
     if recipe["mse_weight"]:
@@ -357,15 +365,20 @@ def _fq_params(params: dict, qconf: dict):
             for k, v in params.items()}
 
 
+PROGRESS_EVERY = 250  # optimiser steps between progress reports of train_config
+
+
 def train_config(table: np.ndarray, config: dict, recipe: dict | None = None, seed: int = 0,
-                 data=None, init: dict | None = None, device: str = "cpu"):
+                 data=None, init: dict | None = None, device: str = "cpu",
+                 progress: Optional[Callable[[int, float], None]] = None):
     """Train one architecture. Returns (config_with_quant, stored_params, float_params), or None
     when ``recipe["abort_de_mean"]`` is set and the float model's (linearised) ΔE mean on a fixed
-    training subset still exceeds it at ``abort_frac`` of the Adam steps (hopeless attempt)."""
+    training subset still exceeds it at ``abort_frac`` of the Adam steps (hopeless attempt).
+    ``progress(steps_done_since_last_call, linearised ΔE mean on that subset)`` is called every
+    ``PROGRESS_EVERY`` optimiser steps."""
     torch = _torch()
     rc = dict(DEFAULT_RECIPE)
     rc.update(recipe or {})
-    torch.manual_seed(seed)
     if data is None:
         data = _train_data(table, rc, seed)
     dev = torch.device(device)
@@ -384,13 +397,7 @@ def train_config(table: np.ndarray, config: dict, recipe: dict | None = None, se
 
     def chk_de():
         with torch.no_grad():
-            pred = M.forward(params, config, u[chk])
-            pc = torch.clamp(pred, 0, 1)
-            e = pc - tc[chk]
-            R = jac[chk, :9].reshape(-1, 3, 3)
-            v = torch.einsum("nij,nj->ni", R, e)
-            de = torch.sqrt(torch.clamp((v * v).sum(1) + jac[chk, 9] * v[:, 1] * v[:, 2], min=0))
-            return float(de.mean())
+            return float(_de(torch.clamp(M.forward(params, config, u[chk]), 0, 1) - tc[chk], jac[chk]).mean())
 
     def check_abort():
         return chk_de() > abort_tol
@@ -410,6 +417,8 @@ def train_config(table: np.ndarray, config: dict, recipe: dict | None = None, se
                 return True
             if trace is not None and step % max(steps // 10, 1) == 0 and qconf is None:
                 trace.append((step, chk_de()))
+            if progress is not None and step and step % PROGRESS_EVERY == 0:
+                progress(PROGRESS_EVERY, chk_de())
             idx = torch.randint(0, n, (bs,), generator=gen).to(dev)
             pp = _fq_params(params, qconf) if qconf else params
             loss = _loss(M.forward(pp, config, u[idx]), tc[idx], jac[idx], rc)
@@ -453,7 +462,7 @@ def evaluate(config: dict, stored: dict, u: np.ndarray, t: np.ndarray) -> Dict[s
 LADDER = [[16], [24], [32], [40], [48], [64], [80], [96], [64, 16], [96, 16], [128, 16], [128, 32],
           [192, 32], [256, 32], [256, 64]]
 BASE_ARCH = {"act": "relu", "in_curve": 8, "out_curve": 8, "skip": "linear", "center": True, "fourier": 0}
-FIT_RECIPE = {"adam_steps": 2500, "lr": 3e-2, "qat_steps": 300, "mse_weight": 1e4, "tail_weight": 1.0}
+FIT_RECIPE = {"adam_steps": 2500, "batch": 4096, "lr": 3e-2, "qat_steps": 300, "mse_weight": 1e4, "tail_weight": 1.0}
 START_INDEX = 5
 FIT_CPU_LIMIT = 300.0  # CPU seconds of this process: no new size attempt starts after this (best so far
                        # is returned). CPU time, not wall time, so a loaded machine does not change results.
@@ -464,80 +473,117 @@ def _estimate_bytes(config: dict) -> int:
     return int(M.n_params(config) * 1.05) + 20
 
 
+SEED_STRIDE = 1009  # seed offset between the variants of one size trained by fit()
+
+
+def _better(r1: tuple, r2: tuple, targets: dict) -> bool:
+    """Whether attempt result ``r1`` (cfg, stored, quality, bytes, ok) beats ``r2`` of the same size."""
+    return (not r1[4], badness(r1[2], targets), r1[2]["de_mean"]) < (not r2[4], badness(r2[2], targets),
+                                                                     r2[2]["de_mean"])
+
+
+def _probe_indices(a: int, b: int, k: int, first: bool) -> List[int]:
+    """Ladder indices to train at once in one search round over the open interval [a, b]: all of
+    them when there are at most ``k``, else ``k`` points splitting it evenly; the first round
+    brackets :data:`START_INDEX` (most grades need a model near it)."""
+    n = b - a + 1
+    if n <= k:
+        return list(range(a, b + 1))
+    if first and a <= START_INDEX <= b:
+        if k == 1:
+            return [START_INDEX]
+        return sorted({min(max(START_INDEX + d, a), b) for d in np.linspace(-2, 2, k).round().astype(int)})
+    return sorted({a + (j + 1) * n // (k + 1) for j in range(k)})
+
+
 def fit(table: np.ndarray, *, targets: dict = T1, budget_bytes: Optional[int] = None, seed: int = 0,
         device: str = "cpu", progress: Optional[Callable[[dict], None]] = None,
-        recipe: Optional[dict] = None) -> FitResult:
+        recipe: Optional[dict] = None, workers: Optional[int] = None) -> FitResult:
     """Fit the smallest ladder model whose DEQUANTISED output meets ``targets``.
 
-    ``table``: float32 (N,N,N,3) in lutplug layout ``[b,g,r,c]``. Binary search over
-    :data:`LADDER` (starting at :data:`START_INDEX`); if ``budget_bytes`` is given, models whose
-    estimated size exceeds it are not tried. Returns the smallest passing model, or the best
-    (least bad) one tried when none passes.
+    ``table``: float32 (N,N,N,3) in lutplug layout ``[b,g,r,c]``. Search over :data:`LADDER`:
+    each round trains ``workers`` sizes at once (threads, one torch thread each; default: 2 on CPU
+    when the machine has 2+ cores, 1 on CUDA), splitting the interval still open, the first round
+    bracketing :data:`START_INDEX`. If ``budget_bytes`` is given, models whose estimated size
+    exceeds it are not tried. Returns the smallest passing model, or the best (least bad) one tried
+    when none passes. The result depends only on the table, targets, budget, seed and recipe (each
+    attempt is deterministic and rounds are decided in index order), not on ``workers``' timing.
     """
+    torch = _torch()
     t_start = time.time()
     cpu_start = time.process_time()
     table = np.ascontiguousarray(table, dtype=np.float32)
     if table.ndim != 4 or table.shape[-1] != 3 or len(set(table.shape[:3])) != 1:
         raise ValueError(f"table must be (N,N,N,3), got {table.shape}")
+    if workers is None:
+        workers = 1 if device != "cpu" else max(1, min(2, os.cpu_count() or 1))
     u_eval, t_eval = eval_points(table)
     rc = dict(DEFAULT_RECIPE)
     rc.update(FIT_RECIPE)
     rc.update(recipe or {})  # overrides (e.g. fewer steps for quick drafts and tests)
     data = _train_data(table, rc, seed)
-    ladder = [dict(BASE_ARCH, hidden=h) for h in LADDER]
-    cfgs = [M.make_config(**a) for a in ladder]
+    cfgs = [M.make_config(**dict(BASE_ARCH, hidden=h)) for h in LADDER]
+    allowed = list(range(len(cfgs)))
     if budget_bytes is not None:
-        allowed = [i for i, c in enumerate(cfgs) if _estimate_bytes(c) <= budget_bytes]
-        if not allowed:
-            allowed = [0]
-    else:
-        allowed = list(range(len(cfgs)))
-    lo, hi = allowed[0], allowed[-1]
+        allowed = [i for i in allowed if _estimate_bytes(cfgs[i]) <= budget_bytes] or [0]
     attempts: List[dict] = []
     results: Dict[int, tuple] = {}
 
-    def attempt(i):
+    def attempt(i: int, variant: int, may_abort: bool):
         t0 = time.time()
-        c0 = time.process_time()
+        c0 = time.thread_time()
         rci = dict(rc)
-        if results:  # never abort the first attempt, so there is always a model to return
+        if may_abort:
             rci["abort_de_mean"] = ABORT_RATIO * targets.get("de_mean", T1["de_mean"])
-        out = train_config(table, cfgs[i], rci, seed, data=data, device=device)
+        report = None
+        if progress is not None:
+            def report(advance: int, de_mean: float) -> None:
+                progress({"stage": "train", "hidden": cfgs[i]["hidden"], "advance": advance,
+                          "de_mean": de_mean})
+        out = train_config(table, cfgs[i], rci, seed + SEED_STRIDE * variant, data=data, device=device,
+                           progress=report)
+        rec = {"index": i, "hidden": cfgs[i]["hidden"], "n_params": M.n_params(cfgs[i]), "variant": variant}
         if out is None:
-            rec = {"index": i, "hidden": cfgs[i]["hidden"], "n_params": M.n_params(cfgs[i]), "aborted": True,
-                   "seconds": time.time() - t0, "cpu_seconds": time.process_time() - c0, "meets": False}
-            attempts.append(rec)
-            if progress is not None:
-                progress(dict(rec, stage="attempt"))
-            return False
+            return dict(rec, aborted=True, meets=False, seconds=time.time() - t0,
+                        cpu_seconds=time.thread_time() - c0), None
         cfg, stored, _ = out
         q = evaluate(cfg, stored, u_eval, t_eval)
         nb = Q.stored_bytes(stored)
         ok = meets(q, targets) and (budget_bytes is None or nb <= budget_bytes)
-        rec = {"index": i, "hidden": cfgs[i]["hidden"], "n_params": M.n_params(cfg), "stored_bytes": nb,
-               "seconds": time.time() - t0, "cpu_seconds": time.process_time() - c0, "meets": ok, **q}
-        attempts.append(rec)
-        results[i] = (cfg, stored, q, nb, ok)
-        if progress is not None:
-            progress(dict(rec, stage="attempt"))
-        return ok
+        return dict(rec, stored_bytes=nb, meets=ok, seconds=time.time() - t0,
+                    cpu_seconds=time.thread_time() - c0, **q), (cfg, stored, q, nb, ok)
 
-    # binary search for the smallest passing index in [lo, hi]
-    first = min(max(START_INDEX, lo), hi)
+    threads0 = torch.get_num_threads()
+    torch.set_num_threads(1 if workers > 1 else threads0)
+    torch.set_flush_denormal(True)  # tiny gradients late in training are otherwise very slow on CPU
     best_pass = None
-    a, b = lo, hi
-    i = first
-    while a <= b:
-        if attempts and time.process_time() - cpu_start > FIT_CPU_LIMIT:
-            break
-        if attempt(i):
-            best_pass = i
-            b = i - 1
-        else:
-            a = i + 1
-        if a > b:
-            break
-        i = (a + b) // 2 if best_pass is not None else min(max(i + 1, (a + b) // 2), b)
+    a, b = allowed[0], allowed[-1]
+    try:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            while a <= b and not (attempts and time.process_time() - cpu_start > FIT_CPU_LIMIT):
+                idx = _probe_indices(a, b, workers, not attempts)
+                # idle workers train the smallest size again from other initial weights (another
+                # draw of the same size often passes where the first just misses)
+                runs = [(i, 0) for i in idx] + [(idx[0], v) for v in range(1, workers - len(idx) + 1)]
+                # never abort the largest model of the first round, so there is always one to return
+                jobs = [pool.submit(attempt, i, v, bool(results) or (i, v) != (idx[-1], 0)) for i, v in runs]
+                for (i, _), job in zip(runs, jobs):
+                    rec, res = job.result()
+                    attempts.append(rec)
+                    if res is not None and (i not in results or _better(res, results[i], targets)):
+                        results[i] = res
+                    if progress is not None:
+                        progress(dict(rec, stage="attempt"))
+                passed = [i for i in idx if i in results and results[i][4]]
+                if passed:
+                    best_pass = min(passed + ([best_pass] if best_pass is not None else []))
+                    b = min(b, min(passed) - 1)
+                failed = [i for i in idx if i not in passed and (best_pass is None or i < best_pass)]
+                if failed:
+                    a = max(a, max(failed) + 1)
+    finally:
+        torch.set_num_threads(threads0)
+        torch.set_flush_denormal(False)
     if best_pass is not None:
         k = best_pass
     else:

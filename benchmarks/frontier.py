@@ -38,24 +38,44 @@ T1 = QUALITY_TARGETS["invisible"]
 
 
 def baseline_a(lut: LUT3D, max_size: int = 65) -> dict:
-    """Smallest k³ resample meeting T1 (float16 + zlib -9, shaper included), and the whole
-    size-vs-ΔE curve of the sizes tried."""
-    curve, found = [], None
+    """Smallest k³ resample meeting T1 (float16 + zlib -9, shaper included), and the
+    size-vs-ΔE curve of the sizes tried: a binary search over k (quality mostly grows with k),
+    then the three sizes below the one found, and the grids whose nodes are a subset of the
+    source's ((n - 1) / m + 1, the source's own n included: those reproduce it exactly at
+    nodes), since growth is not monotonic there."""
     shaper_bytes = 0
     if lut.shaper is not None:
         shaper_bytes = len(zlib.compress(lut.shaper.table.astype(np.float16).tobytes(), 9))
-    for k in range(2, max_size + 1):
-        small = lut.resample(k)
-        small = LUT3D(small.table.astype(np.float16).astype(np.float32), small.domain_min,
-                      small.domain_max, shaper=small.shaper)
-        nbytes = len(zlib.compress(small.table.astype(np.float16).tobytes(), 9)) + shaper_bytes
-        rep = quality_report(lut, small)
-        point = {"k": k, "bytes": nbytes, **rep.as_dict(), "meets": rep.meets(T1)}
-        curve.append(point)
-        if point["meets"]:
-            found = point
-            break
-    return {"best": found, "curve": curve}
+    tried = {}
+
+    def point(k: int) -> dict:
+        if k not in tried:
+            small = lut.resample(k)
+            small = LUT3D(small.table.astype(np.float16).astype(np.float32), small.domain_min,
+                          small.domain_max, shaper=small.shaper)
+            nbytes = len(zlib.compress(small.table.astype(np.float16).tobytes(), 9)) + shaper_bytes
+            rep = quality_report(lut, small)
+            tried[k] = {"k": k, "bytes": nbytes, **rep.as_dict(), "meets": rep.meets(T1)}
+        return tried[k]
+
+    lo, hi = 2, max_size
+    if not point(hi)["meets"]:
+        found = None
+    else:
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if point(mid)["meets"]:
+                hi = mid
+            else:
+                lo = mid + 1
+        n = lut.size
+        nested = [(n - 1) // m + 1 for m in range(1, n) if (n - 1) % m == 0]
+        for k in sorted(set(range(max(2, hi - 3), hi)) | {k for k in nested if 2 <= k < hi}):
+            if point(k)["meets"]:
+                hi = k
+                break
+        found = point(hi)
+    return {"best": found, "curve": [tried[k] for k in sorted(tried)]}
 
 
 def lutplug_codec(lut: LUT3D, source: Path, workdir: Path, seed: int) -> dict:
@@ -89,12 +109,18 @@ def main() -> None:
     ap.add_argument("--shard", default="", help="K/N: run every N-th file starting at K (0-based), "
                     "writing frontier_shardK.json; combine shards with --merge")
     ap.add_argument("--merge", action="store_true", help="combine frontier_shard*.json and exit")
+    ap.add_argument("--redo-a", action="store_true", help="with --merge: recompute baseline A of rows "
+                    "whose smallest k exceeds the source's grid (or that never met T1)")
     args = ap.parse_args()
     if args.merge:
         rows = []
         for part in sorted(args.out.glob("frontier_shard*.json")):
             rows += json.loads(part.read_text())["rows"]
         rows.sort(key=lambda r: r["file"])
+        for r in rows if args.redo_a else ():
+            best = r["baseline_a"]["best"]
+            if best is None or best["k"] > r["grid"]:
+                r["baseline_a"] = baseline_a(as_lut3d(read_lut(args.luts / r["file"])))
         gmic_path = args.out / "gmic.json"
         gmic = json.loads(gmic_path.read_text()) if gmic_path.exists() else {}
         for r in rows:

@@ -157,6 +157,11 @@ def _fmt3(v) -> str:
     return "(" + ", ".join(f"{x:.4g}" for x in v) + ")"
 
 
+_DISPLAY = click.option("--display", default=None,
+                        help="Convert the grade's output (its colour-space tag; untagged = sRGB) to "
+                             "this display of the OCIO studio config, e.g. 'Display P3'.")
+
+
 @main.command()
 @click.argument("source", type=click.Path(path_type=Path))
 @click.option("-o", "--output", type=click.Path(path_type=Path), required=True,
@@ -164,13 +169,15 @@ def _fmt3(v) -> str:
 @click.option("--size", type=click.IntRange(2, 256), default=None,
               help="Cube size of the output (default: the source's).")
 @click.option("--format", "fmt", default=None, help="Force the output format.")
-def bake(source: Path, output: Path, size: Optional[int], fmt: Optional[str]) -> None:
+@_DISPLAY
+def bake(source: Path, output: Path, size: Optional[int], fmt: Optional[str],
+         display: Optional[str]) -> None:
     """Convert any LUT or .nlut to any written format and size."""
     from lutplug.core.formats import write_lut
     from lutplug.evaluate.bake import flatten
     from lutplug.evaluate.load import load_transform, to_cube
 
-    transform = load_transform(source)
+    transform = _for_display(load_transform(source), display)
     t0 = time.perf_counter()
     baked = to_cube(transform, size)
     dt = time.perf_counter() - t0
@@ -199,8 +206,9 @@ def bake(source: Path, output: Path, size: Optional[int], fmt: Optional[str]) ->
                    "cube and apply it through OpenColorIO (cube). auto = mlp on a GPU, else cube.")
 @click.option("--pubkey", type=click.Path(path_type=Path), default=None,
               help="Refuse a .nlut that is not signed by this key.")
+@_DISPLAY
 def apply(image: Path, output: Path, lut_path: Path, mix: float, engine: str,
-          pubkey: Optional[Path]) -> None:
+          pubkey: Optional[Path], display: Optional[str]) -> None:
     """Apply a LUT or .nlut to an image (EXR, PNG, TIFF, DPX, JPEG), keeping its bit depth."""
     from lutplug.evaluate.load import load_transform, to_cube
     from lutplug.evaluate.ocio_cpu import apply_image
@@ -220,10 +228,26 @@ def apply(image: Path, output: Path, lut_path: Path, mix: float, engine: str,
 
         used = "network (torch)"
         graded = apply_image_torch(transform, pixels, mix=mix)
+    if display:  # the display conversion runs on the graded pixels, exactly (no cube in between)
+        from lutplug.evaluate.display import convert
+
+        graded = convert(graded, _for_display(transform, display).processor)
     dt = time.perf_counter() - t0
     write_image(output, graded, like=meta)
     click.echo(f"wrote {output} ({meta.width}x{meta.height}, {meta.pixel_type}, "
                f"{used}, {dt * 1000:.0f} ms)")
+
+
+def _for_display(transform, display: Optional[str]):
+    """``transform`` followed by OCIO's conversion from its output colour-space tag to
+    ``display`` (untagged grades are taken as sRGB display output), or ``transform`` itself."""
+    if not display:
+        return transform
+    from lutplug.evaluate.display import for_display
+
+    shown = for_display(transform, display)
+    click.echo(f"note: converting the grade's output from {shown.source!r} to {shown.target!r}", err=True)
+    return shown
 
 
 def _has_cuda() -> bool:
@@ -234,13 +258,12 @@ def _has_cuda() -> bool:
     return bool(torch.cuda.is_available())
 
 
-def _trust(pubkey: Optional[Path]) -> tuple:
-    """(trusted_keys, require_signature) for loaders, from an optional public key file."""
-    if pubkey is None:
-        return (), False
-    from lutplug.codec.signing import load_public_key
+def _trust(pubkey: Optional[Path], store: Optional[Path] = None) -> tuple:
+    """(trust, require_signature) for loaders: ``--pubkey`` (that key, signature required),
+    else ``--trust`` or ``$LUTPLUG_TRUST`` (a trust store, see lutplug.codec.trust), else none."""
+    from lutplug.codec.trust import configured
 
-    return (load_public_key(pubkey),), True
+    return configured(pubkey, store)
 
 
 @main.command(name="eval")
@@ -304,7 +327,9 @@ def _write_heatmaps(ref, cand, path: Path, graded=None) -> None:
         save_heatmap(image_delta_e(*graded), img_path, title="dE00 on the image")
 
 
-EXIT_INVALID_SIGNATURE, EXIT_UNSIGNED = 3, 4
+#: ``lutplug verify`` exit codes besides 0 (valid, or unsigned when no signature is required).
+EXIT_INVALID_SIGNATURE, EXIT_UNSIGNED, EXIT_UNTRUSTED, EXIT_EXPIRED, EXIT_STRIPPED, EXIT_RESIGNED = \
+    3, 4, 5, 6, 7, 8
 
 
 @main.command()
@@ -321,40 +346,59 @@ EXIT_INVALID_SIGNATURE, EXIT_UNSIGNED = 3, 4
 @click.option("--output-space", default=None, help="Colour-space tag of the output, e.g. 'sRGB - Display'.")
 @click.option("--parent", type=click.Path(path_type=Path), default=None,
               help="The .nlut this one replaces (recorded as its parent for roll-back).")
+@click.option("--jobs", type=click.IntRange(1, 1024), default=None,
+              help="Folder input: parallel local processes (default: every core).")
+@click.option("--cluster", default=None, help="Folder input: Dask scheduler address "
+              "(tcp://HOST:8786) to run the jobs on instead of local processes.")
+@click.option("--force", is_flag=True, help="Folder input: redo outputs that are up to date.")
+@click.option("--recipe", default=None, hidden=True, help="JSON training overrides (tests, drafts).")
 def compress(source: Path, output: Path, quality: str, max_de00_mean: Optional[float],
              max_de00_p99: Optional[float], budget_kb: Optional[float], device: str, seed: int,
-             input_space: Optional[str], output_space: Optional[str], parent: Optional[Path]) -> None:
-    """Compress a LUT into a tiny network (.nlut)."""
+             input_space: Optional[str], output_space: Optional[str], parent: Optional[Path],
+             jobs: Optional[int], cluster: Optional[str], force: bool, recipe: Optional[str]) -> None:
+    """Compress a LUT into a tiny network (.nlut). SOURCE may be a folder: every LUT in it is
+    compressed into OUTPUT/<name>.nlut (in parallel, skipping outputs that are up to date)."""
     import dataclasses as dc
 
-    from lutplug.codec.compress import compress as run_compress
+    from lutplug.codec.compress import attempt_summary, compress as run_compress
     from lutplug.evaluate.load import load_lut3d
     from lutplug.metrics import QUALITY_TARGETS
 
-    lut = load_lut3d(source)
     target = QUALITY_TARGETS[quality]
     if max_de00_mean is not None:
         target = dc.replace(target, de_mean=max_de00_mean)
     if max_de00_p99 is not None:
         target = dc.replace(target, de_p99=max_de00_p99)
+    colorspace = {k: v for k, v in (("input", input_space), ("output", output_space)) if v}
+    if source.is_dir():
+        from lutplug.batch_cli import compress_folder
+
+        compress_folder(source, output, target, seed=seed, colorspace=colorspace, jobs=jobs,
+                        cluster=cluster, force=force, recipe=recipe,
+                        budget_bytes=int(budget_kb * 1024) if budget_kb else None)
+        return
+    from lutplug.batch import parse_recipe
+
+    lut = load_lut3d(source)
     parent_hash = None
     if parent is not None:
         from lutplug.codec.nlut import load_nlut
 
         parent_hash = load_nlut(parent).content_hash
-    colorspace = {k: v for k, v in (("input", input_space), ("output", output_space)) if v}
     from tqdm import tqdm
 
     with tqdm(desc=f"compress {source.name}", unit="step", leave=False, dynamic_ncols=True) as bar:
-        def progress(info: dict) -> None:
-            bar.update(int(info.get("steps", 1)) if "steps" in info else 1)
-            shown = {k: (f"{v:.3f}" if isinstance(v, float) else v) for k, v in info.items()
-                     if k in ("params", "de_mean", "de_p99", "de_max", "attempt", "stage")}
-            bar.set_postfix(shown, refresh=False)
+        def progress(info: dict) -> None:  # called from the training threads
+            if info["stage"] == "train":
+                bar.update(info["advance"])
+                bar.set_postfix_str(f"training {info['hidden']}: ΔE00 ≈ {info['de_mean']:.3f}", refresh=False)
+            elif info["stage"] == "attempt":
+                bar.write(attempt_summary(info))
 
         result = run_compress(lut, target=target, seed=seed, device=device, progress=progress,
                               budget_bytes=int(budget_kb * 1024) if budget_kb else None,
-                              source=source, colorspace=colorspace, parent=parent_hash)
+                              source=source, colorspace=colorspace, parent=parent_hash,
+                              recipe=parse_recipe(recipe))
     size = result.nlut.save(output)
     src_bytes = source.stat().st_size
     click.echo(f"wrote {output}: {size} bytes — {src_bytes / size:.1f}:1 vs {source.name} "
@@ -371,12 +415,15 @@ def compress(source: Path, output: Path, quality: str, max_de00_mean: Optional[f
 @click.option("-o", "--output", type=click.Path(path_type=Path), required=True,
               help="Private key file to write; the public key goes to OUTPUT.pub.")
 def keygen(output: Path) -> None:
-    """Create an Ed25519 key pair for signing .nlut files."""
-    from lutplug.codec.signing import generate_keypair
+    """Create an Ed25519 key pair for signing .nlut files; prints its trust-store line."""
+    from lutplug.codec import trust
+    from lutplug.codec.signing import generate_keypair, load_public_key
 
     pub = output.with_name(output.name + ".pub")
     kid = generate_keypair(output, pub)
     click.echo(f"wrote private key {output} (keep it secret) and public key {pub}; key id {kid}")
+    line = trust.TrustedKey(trust.raw_key(load_public_key(pub)), output.stem).line()
+    click.echo(f"trust-store line (add ' not-after=YYYY-MM-DD' to limit it): {line}")
 
 
 @main.command()
@@ -384,12 +431,15 @@ def keygen(output: Path) -> None:
 @click.option("--key", type=click.Path(path_type=Path), required=True, help="Private key (PEM).")
 @click.option("-o", "--output", type=click.Path(path_type=Path), default=None,
               help="Write the signed file here instead of in place.")
-def sign(file: Path, key: Path, output: Optional[Path]) -> None:
-    """Sign a .nlut (Ed25519)."""
+@click.option("--resign", is_flag=True,
+              help="Sign a file that names another signer, making this key its signer.")
+def sign(file: Path, key: Path, output: Optional[Path], resign: bool) -> None:
+    """Sign a .nlut (Ed25519). The file is made to name its signer inside the signed bytes (so a
+    removed or replaced signature shows); the first signature therefore changes its content hash."""
     from lutplug.codec.nlut import sign_file
     from lutplug.codec.signing import load_private_key
 
-    kid = sign_file(file, load_private_key(key), output)
+    kid = sign_file(file, load_private_key(key), output, resign=resign)
     click.echo(f"signed {output or file} with key {kid}")
 
 
@@ -397,31 +447,51 @@ def sign(file: Path, key: Path, output: Optional[Path]) -> None:
 @click.argument("file", type=click.Path(path_type=Path))
 @click.option("--pubkey", type=click.Path(path_type=Path), default=None,
               help="Trusted public key; the file must be signed by it.")
-def verify(file: Path, pubkey: Optional[Path]) -> None:
-    """Check a .nlut's signature. Exit 0 valid, 3 tampered or invalid, 4 unsigned when a key is
-    required."""
-    from lutplug.codec import container
-    from lutplug.codec.nlut import MAX_NLUT_BYTES, check_signature
+@click.option("--trust", "trust_path", type=click.Path(path_type=Path), default=None,
+              help="Trust store (a store file, a folder of .pub keys or one .pub); default "
+                   "$LUTPLUG_TRUST.")
+def verify(file: Path, pubkey: Optional[Path], trust_path: Optional[Path]) -> None:
+    """Check a .nlut's signature. Exit 0 valid (or unsigned when no signature is required),
+    3 tampered or corrupt, 4 unsigned when a signature is required, 5 intact but signed by a key
+    that is not trusted (wrong or unknown key), 6 signed by a trusted key past its not-after
+    date, 7 signature stripped, 8 re-signed by another key than the signer the file names."""
+    from lutplug.codec.nlut import MAX_NLUT_BYTES, signature_status
+    from lutplug.errors import StrippedSignatureError
     from lutplug.fileio import read_bytes
 
-    trusted, required = _trust(pubkey)
+    store, required = _trust(pubkey, trust_path)
     try:
-        c = container.decode(read_bytes(file, MAX_NLUT_BYTES), str(file))
+        status, c = signature_status(read_bytes(file, MAX_NLUT_BYTES), str(file), store)
+    except StrippedSignatureError as exc:
+        click.echo(f"STRIPPED: {exc}")
+        sys.exit(EXIT_STRIPPED)
     except LutError as exc:
         click.echo(f"INVALID: {exc}")
         sys.exit(EXIT_INVALID_SIGNATURE)
-    status = check_signature(c, trusted)
-    if status.state == "invalid":
-        click.echo(f"INVALID: {file}: signature (key {status.key_id}) does not match the contents")
-        sys.exit(EXIT_INVALID_SIGNATURE)
-    if status.state == "unsigned":
-        click.echo(f"UNSIGNED: {file}")
-        sys.exit(EXIT_UNSIGNED if required else 0)
-    if required and status.state != "valid":
-        click.echo(f"INVALID: {file}: intact, but signed by key {status.key_id}, not by {pubkey}")
-        sys.exit(EXIT_INVALID_SIGNATURE)
-    trust = "by the trusted key" if status.state == "valid" else "(no trusted key given: integrity only)"
-    click.echo(f"VALID: {file}: signed with key {status.key_id} {trust}; content {c.content_hash[:16]}")
+    key, where = status.key_id, (store.source if store else "")
+    outcomes = {
+        "invalid": (EXIT_INVALID_SIGNATURE, f"INVALID: {file}: signature (key {key}) does not match "
+                    "the contents: altered after signing"),
+        "stripped": (EXIT_STRIPPED, f"STRIPPED: {file}: names signer {status.declared} but carries "
+                     "no signature: its signature was removed"),
+        "resigned": (EXIT_RESIGNED, f"RESIGNED: {file}: intact, but signed by key {key} while it "
+                     f"names signer {status.declared}: re-signed by another key"),
+        "expired": (EXIT_EXPIRED, f"EXPIRED: {file}: signed by trusted key {key} "
+                    f"({status.key_name}), valid until {status.not_after} only"),
+        "unsigned": (EXIT_UNSIGNED if required else 0, f"UNSIGNED: {file}"
+                     + (f": a signature is required ({where})" if required else "")),
+    }
+    if status.state == "untrusted" and store:
+        outcomes["untrusted"] = (EXIT_UNTRUSTED, f"UNTRUSTED: {file}: intact, but signed by key "
+                                 f"{key}, which is not trusted ({where})")
+    if status.state in outcomes:
+        code, text = outcomes[status.state]
+        click.echo(text)
+        sys.exit(code)
+    trusted = (f"by trusted key {status.key_name or key}"
+               + (f" (valid until {status.not_after})" if status.not_after else "")
+               if status.state == "valid" else "(no trusted key given: integrity only)")
+    click.echo(f"VALID: {file}: signed with key {key} {trusted}; content {c.content_hash[:16]}")
 
 
 @main.command()
@@ -432,13 +502,18 @@ def verify(file: Path, pubkey: Optional[Path]) -> None:
 @click.option("--glsl-version", type=click.Choice(["glsl_4.5", "glsl_4.0", "glsl_es_3.0"]),
               default="glsl_4.5", show_default=True)
 @click.option("--onnx", type=click.Path(path_type=Path), default=None, help="Write an ONNX model.")
-def export(file: Path, glsl: Optional[Path], stage: str, glsl_version: str, onnx: Optional[Path]) -> None:
+@_DISPLAY
+def export(file: Path, glsl: Optional[Path], stage: str, glsl_version: str, onnx: Optional[Path],
+           display: Optional[str]) -> None:
     """Export a .nlut's network as a GLSL shader and/or an ONNX model."""
     from lutplug.codec.nlut import load_nlut
     from lutplug.fileio import atomic_write
 
     if glsl is None and onnx is None:
         raise click.UsageError("give --glsl and/or --onnx")
+    if display and onnx is not None:
+        raise click.UsageError("--display applies to --glsl (OCIO's shader code); the ONNX model "
+                               "holds the network only")
     nlut = load_nlut(file)
     if glsl is not None:
         from lutplug.codec import glsl as glsl_mod
@@ -449,6 +524,10 @@ def export(file: Path, glsl: Optional[Path], stage: str, glsl_version: str, onnx
             text = glsl_mod.fragment_shader(nlut, glsl_version)
         else:
             text = glsl_mod.function_source(nlut)
+        if display:
+            from lutplug.evaluate.display import glsl_display
+
+            text = glsl_display(text, _for_display(nlut, display), glsl_version)
         atomic_write(glsl, text)
         click.echo(f"wrote {glsl} ({stage} shader, {glsl_version}, {len(text)} characters)")
     if onnx is not None:
@@ -481,6 +560,8 @@ def _register_host_commands() -> None:
 
 
 _register_host_commands()
+from lutplug.pack_cli import group as _pack_group  # noqa: E402  (lutplug pack …)
+main.add_command(_pack_group)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -32,8 +32,27 @@ class LutError(ValueError):
 
 
 class SignatureError(LutError):
-    """A signed file's signature does not verify (tampered, or signed by another key)."""
+    """A signed file's signature does not verify (tampered), or its signer is not acceptable.
+
+    The subclasses below say which; ``verify`` gives each its own exit code."""
 
 
 class UnsignedError(LutError):
     """A signature was required but the file carries none."""
+
+
+class UntrustedKeyError(SignatureError):
+    """The signature is intact but made by a key that is not trusted (wrong or unknown key)."""
+
+
+class ExpiredKeyError(SignatureError):
+    """The signature is intact and made by a trusted key whose validity date has passed."""
+
+
+class StrippedSignatureError(SignatureError):
+    """The file was signed but its signature was removed (it names a signer, or its header says
+    signed, yet it carries no signature)."""
+
+
+class ResignedError(SignatureError):
+    """The signature is intact but made by another key than the signer the file names."""

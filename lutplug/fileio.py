@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+import zlib
 from pathlib import Path
 from typing import Iterator, List, Tuple, Union
 
@@ -42,6 +43,24 @@ def atomic_path(path: PathLike, suffix: str = "") -> Iterator[Path]:
         raise
 
 
+def exchange(a: PathLike, b: PathLike) -> bool:
+    """Swap two existing paths (files or folders) in one atomic step, where the system can
+    (Linux ``renameat2(RENAME_EXCHANGE)``). Returns False, changing nothing, where it cannot: the
+    caller then falls back to two renames."""
+    import ctypes
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        fn = ctypes.CDLL(None, use_errno=True).renameat2
+    except (OSError, AttributeError):  # glibc < 2.28, musl
+        return False
+    fn.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    at_fdcwd, rename_exchange = -100, 2
+    return fn(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0
+
+
 def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
@@ -68,6 +87,8 @@ def check_file(path: PathLike, limit: int) -> int:
         raise LutError("file not found", path) from None
     except OSError as exc:
         raise LutError(f"cannot read file ({exc.strerror})", path) from None
+    except ValueError:  # a NUL byte in the name
+        raise LutError("not a valid file name (it contains a NUL byte)", path) from None
     if p.is_dir():
         raise LutError("is a folder, not a file", path)
     if size == 0:
@@ -75,6 +96,31 @@ def check_file(path: PathLike, limit: int) -> int:
     if size > limit:
         raise LutError(f"file is {size} bytes, more than the {limit} accepted", path)
     return size
+
+
+#: Most float32 bytes an image may decode to per byte of file (+ 64 MB): deflate inflates at
+#: most ~1032x, times 4 for 8-bit samples read as float32.
+MAX_IMAGE_EXPANSION, IMAGE_EXPANSION_SLACK = 5000, 64 << 20
+
+
+def check_decoded_size(width: int, height: int, channels: int, path: PathLike) -> None:
+    """Refuse (LutError) an image header claiming more float32 pixels than the file's size can
+    hold, before anything is decoded: a 100-byte PNG must not make a reader allocate gigabytes."""
+    size = Path(path).stat().st_size
+    if width * height * channels * 4 > MAX_IMAGE_EXPANSION * size + IMAGE_EXPANSION_SLACK:
+        raise LutError(f"image header claims {width}x{height}x{channels}, far more than its "
+                       f"{size} bytes can hold (truncated or hostile)", path)
+
+
+def library_error(source) -> str:
+    """``source.geterror()`` of an OpenImageIO object (or module), on one line, at most 200
+    characters; never raises (the binding raises UnicodeDecodeError when a message quotes
+    non-UTF-8 bytes of the file)."""
+    try:
+        text = source.geterror()
+    except (UnicodeDecodeError, ValueError):
+        return "undecodable error message"
+    return " ".join(str(text or "").split())[:200]
 
 
 def read_bytes(path: PathLike, limit: int = MAX_TEXT_BYTES) -> bytes:
@@ -127,6 +173,12 @@ def parse_rows(rows: List[Tuple[int, str]], columns: int, path: PathLike,
     return out
 
 
+def is_count(token: str) -> bool:
+    """True when ``token`` is a plain non-negative integer that ``int`` reads: ASCII digits only
+    (``str.isdigit`` also accepts '³'), at most 18 of them (``int`` refuses 4,300+ digits)."""
+    return token.isascii() and token.isdigit() and len(token) <= 18
+
+
 def is_number(token: str) -> bool:
     """True when ``token`` parses as a float."""
     try:
@@ -134,3 +186,108 @@ def is_number(token: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+#: Limits of :func:`extract_zip` (a look pack or an .ocioz holds a config and a few cubes).
+MAX_ARCHIVE_MEMBERS = 10_000
+MAX_ARCHIVE_BYTES = 4 << 30
+MAX_ARCHIVE_RATIO = 1000
+
+
+def archive_member_path(name: str, mode: int, archive: PathLike) -> str:
+    """The safe relative path (``/``-separated) of an archive member, or :class:`LutError` for
+    an absolute path, a drive letter, a backslash, a ``..`` or empty part, or a member that is a
+    symbolic link, device, FIFO or socket (``mode``: the Unix mode, 0 when unknown)."""
+    import stat
+
+    kind = stat.S_IFMT(mode)
+    if kind and kind not in (stat.S_IFREG, stat.S_IFDIR):
+        what = {stat.S_IFLNK: "a symbolic link", stat.S_IFCHR: "a character device",
+                stat.S_IFBLK: "a block device", stat.S_IFIFO: "a FIFO",
+                stat.S_IFSOCK: "a socket"}.get(kind, "not a regular file")
+        raise LutError(f"archive member {name[:200]!r} is {what}; refused", archive)
+    if "\\" in name or "\x00" in name or name.startswith("/") or (len(name) > 1 and name[1] == ":"):
+        raise LutError(f"archive member {name[:200]!r} has an absolute or non-portable path; refused",
+                       archive)
+    parts = name.rstrip("/").split("/")
+    if any(p in ("", ".", "..") for p in parts):
+        raise LutError(f"archive member {name[:200]!r} leaves the extraction folder or has an empty "
+                       "path part; refused", archive)
+    return "/".join(parts)
+
+
+def extract_zip(archive: PathLike, dest: PathLike, max_bytes: int = MAX_ARCHIVE_BYTES) -> List[Path]:
+    """Extract a zip archive into the folder ``dest`` (created; must be empty if it exists), safely:
+    every member is checked first (:func:`archive_member_path`; no duplicate names, at most
+    :data:`MAX_ARCHIVE_MEMBERS`, at most ``max_bytes`` in all, no member inflating more than
+    :data:`MAX_ARCHIVE_RATIO` times), nothing is written outside ``dest``, and the files appear
+    only when all of them were written (into a temporary folder renamed to ``dest``).
+    Returns the files written."""
+    import shutil
+    import zipfile
+
+    src, out = Path(archive), Path(dest)
+    check_file(src, max_bytes)
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise LutError("extraction folder exists and is not empty", out)
+    try:
+        zf = zipfile.ZipFile(src)
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError) as exc:
+        raise LutError(f"not a readable zip archive ({type(exc).__name__}: {exc})", src) from None
+    with zf:
+        members, seen, total = [], set(), 0
+        infos = zf.infolist()
+        if len(infos) > MAX_ARCHIVE_MEMBERS:
+            raise LutError(f"archive has {len(infos)} members, more than {MAX_ARCHIVE_MEMBERS}", src)
+        for info in infos:
+            rel = archive_member_path(info.filename, info.external_attr >> 16 if info.create_system == 3
+                                      else 0, src)
+            if rel.lower() in seen:
+                raise LutError(f"archive member {rel[:200]!r} appears twice; refused", src)
+            seen.add(rel.lower())
+            total += info.file_size
+            if total > max_bytes or info.file_size > MAX_ARCHIVE_RATIO * max(info.compress_size, 1):
+                raise LutError(f"archive member {rel[:200]!r} inflates to {info.file_size} bytes "
+                               f"(limit {max_bytes} in all, {MAX_ARCHIVE_RATIO}x its packed size)", src)
+            members.append((info, rel))
+        parent = out.parent if str(out.parent) else Path(".")
+        if not parent.is_dir():
+            raise LutError("folder does not exist", parent)
+        stage = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".extract", dir=parent))
+        try:
+            written = []
+            for info, rel in members:
+                target = stage.joinpath(*rel.split("/"))
+                if info.is_dir():
+                    target.mkdir(parents=True, exist_ok=True)
+                    continue
+                target.parent.mkdir(parents=True, exist_ok=True)
+                with zf.open(info) as fin, open(target, "xb") as fout:
+                    copied = _copy_limited(fin, fout, info.file_size)
+                if copied != info.file_size:
+                    raise LutError(f"archive member {rel[:200]!r} holds {copied} bytes, its header "
+                                   f"says {info.file_size}", src)
+                written.append(Path(rel))
+            if out.exists():
+                out.rmdir()
+            os.replace(stage, out)
+        except (zipfile.BadZipFile, zlib.error, OSError, EOFError, NotImplementedError,
+                RuntimeError, ValueError) as exc:  # RuntimeError: an encrypted member
+            shutil.rmtree(stage, ignore_errors=True)
+            raise LutError(f"cannot extract the archive ({type(exc).__name__}: {exc})", src) from None
+        except BaseException:
+            shutil.rmtree(stage, ignore_errors=True)
+            raise
+    return [out / p for p in written]
+
+
+def _copy_limited(fin, fout, limit: int) -> int:
+    """Copy at most ``limit`` + 1 bytes (one more shows a member longer than its header says)."""
+    copied = 0
+    while copied <= limit:
+        block = fin.read(min(1 << 20, limit + 1 - copied))
+        if not block:
+            break
+        fout.write(block)
+        copied += len(block)
+    return copied

@@ -14,7 +14,7 @@ from typing import Optional
 import numpy as np
 
 from lutplug.errors import LutError, PathLike
-from lutplug.fileio import atomic_path
+from lutplug.fileio import atomic_path, check_decoded_size, library_error
 
 #: Largest image accepted (pixels), checked from the header before any pixel is decoded.
 MAX_PIXELS = 1 << 28
@@ -48,7 +48,7 @@ def read_image(path: PathLike) -> tuple:
         raise LutError("image file not found", path)
     inp = oiio.ImageInput.open(str(path))
     if inp is None:
-        raise LutError(f"cannot read image: {oiio.geterror() or 'unknown format'}", path)
+        raise LutError(f"cannot read image: {library_error(oiio) or 'unknown format'}", path)
     try:
         spec = inp.spec()
         if spec.width <= 0 or spec.height <= 0 or spec.nchannels <= 0:
@@ -56,9 +56,10 @@ def read_image(path: PathLike) -> tuple:
         if spec.width * spec.height > MAX_PIXELS:
             raise LutError(f"image is {spec.width}x{spec.height}, larger than the "
                            f"{MAX_PIXELS} pixels accepted", path)
+        check_decoded_size(spec.width, spec.height, spec.nchannels, path)
         pixels = inp.read_image(0, 0, 0, spec.nchannels, "float")
         if pixels is None:
-            raise LutError(f"cannot decode image: {inp.geterror()}", path)
+            raise LutError(f"cannot decode image: {library_error(inp)}", path)
         info = ImageInfo(spec.width, spec.height, spec.nchannels, str(spec.format),
                          int(spec.get_int_attribute("oiio:BitsPerSample", 0)) or spec.format.size() * 8,
                          tuple(spec.channelnames),
@@ -105,11 +106,11 @@ def write_image(path: PathLike, pixels: np.ndarray, like: Optional[ImageInfo] = 
     with atomic_path(path) as tmp:
         out = oiio.ImageOutput.create(str(path))
         if out is None:
-            raise LutError(f"cannot write this image format: {oiio.geterror()}", path)
+            raise LutError(f"cannot write this image format: {library_error(oiio)}", path)
         try:
             if not out.open(str(tmp), spec):
-                raise LutError(f"cannot write image: {out.geterror()}", path)
+                raise LutError(f"cannot write image: {library_error(out)}", path)
             if not out.write_image(pixels):
-                raise LutError(f"cannot write image: {out.geterror()}", path)
+                raise LutError(f"cannot write image: {library_error(out)}", path)
         finally:
             out.close()

@@ -19,8 +19,8 @@ apt_install() {
 
 if ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then apt_install python3-venv python3-pip; fi
 # dev: headless GL for shader tests, glslang/SPIRV-Cross for the HLSL check, g++ for the BlinkScript
-# kernel tests, G'MIC for baseline B
-if [ "$extra" = dev ]; then apt_install libegl1 libgl1-mesa-dri glslang-tools spirv-cross g++ gmic; fi
+# kernel tests, G'MIC for baseline B, Debian's chromium for the notebook widget browser test
+if [ "$extra" = dev ]; then apt_install libegl1 libgl1-mesa-dri glslang-tools spirv-cross g++ gmic chromium; fi
 [ -x .venv/bin/python ] || python3 -m venv .venv
 pip=(.venv/bin/python -m pip install -q --disable-pip-version-check)
 if ! .venv/bin/python -c 'import torch' >/dev/null 2>&1; then "${pip[@]}" torch==2.13.0; fi

@@ -81,7 +81,7 @@ def test_sign_verify_exit_codes(nlut_file, tmp_path):
     assert run("sign", nlut_file, "--key", key)[0] == 0
     assert run("verify", nlut_file, "--pubkey", f"{key}.pub")[0] == 0
     code, out = run("verify", nlut_file, "--pubkey", f"{other}.pub")
-    assert code == 3 and "not by" in out
+    assert code == 5 and "UNTRUSTED" in out
     data = bytearray(nlut_file.read_bytes())
     data[20] ^= 0x10
     nlut_file.write_bytes(bytes(data))

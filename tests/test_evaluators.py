@@ -102,3 +102,16 @@ def test_onnx_export_runs_in_onnxruntime(tmp_path):
     x = _inputs(n, 1000)
     (out,) = sess.run(None, {"rgb": x})
     np.testing.assert_allclose(out, n.apply(x), atol=1e-5)
+
+
+@pytest.mark.parametrize("case", CASES)
+@pytest.mark.parametrize("workers", [1, 2])
+def test_lattice_evaluator_matches_per_point(case, workers):
+    # forward_numpy_lattice (separable first layer, B slices on threads) == forward_numpy at the nodes
+    from lutplug.codec.model import forward_numpy, forward_numpy_lattice
+    from lutplug.core.lut import lattice
+
+    n = random_nlut(**case)
+    fast = forward_numpy_lattice(n.params, n.config, 11, workers=workers)
+    ref = forward_numpy(n.params, n.config, lattice(11)).reshape(11, 11, 11, 3)
+    np.testing.assert_allclose(fast, ref, atol=2e-6)

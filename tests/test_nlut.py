@@ -79,8 +79,14 @@ def test_trust_rules(tmp_path):
     assert from_bytes(signed, "t").signature.state == "untrusted"  # intact, no key to trust
     with pytest.raises(SignatureError, match="not trusted"):
         from_bytes(signed, "t", [pub2])
-    # content hash is the grade's identity: the same signed or not
-    assert from_bytes(signed, "t").content_hash == from_bytes(unsigned, "t").content_hash
+    # content hash is the identity of what was signed (the grade naming its signer): re-signing
+    # with the same key keeps it, and it is the hash of the signed bytes with the flag cleared
+    sign_file(path, load_private_key(k1))
+    assert path.read_bytes()[:-96] == signed[:-96]
+    import hashlib
+    head = bytearray(signed[:-96])
+    head[5] = 0
+    assert from_bytes(signed, "t").content_hash == hashlib.sha256(bytes(head)).hexdigest()
     # stripping the signature block without clearing the flag is refused
     with pytest.raises(LutError):
         from_bytes(signed[:-96], "t")
@@ -115,7 +121,10 @@ def test_structural_garbage_is_refused():
             from_bytes(bad, "x.nlut")
     import struct
     import zlib
-    bomb = zlib.compress(b"\x00" * (80 << 20), 9)
+    # a valid payload followed by 80 MB of zeros: refused once the described bytes are read
+    c = container.decode(good)
+    raw = tensorfile.dumps(c.tensors, {"nlut": json.dumps(c.description)})
+    bomb = zlib.compress(raw + b"\x00" * (80 << 20), 9)
     with pytest.raises(LutError, match="inflates"):
         from_bytes(container.HEADER.pack(b"NLUT", 1, 0, 0, len(bomb)) + bomb, "bomb.nlut")
     nan = random_nlut(6)

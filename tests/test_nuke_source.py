@@ -169,9 +169,10 @@ def keys(tmp_path):
 
 
 def test_signature_states(tmp_path, nlut_path, keys):
-    unsigned_hash = file_identity(str(nlut_path))
+    sign_file(nlut_path, keys["a"])  # the first signature names its signer: a new identity
+    signed_hash = file_identity(str(nlut_path))
     sign_file(nlut_path, keys["a"])
-    assert file_identity(str(nlut_path)) == unsigned_hash  # identity survives signing
+    assert file_identity(str(nlut_path)) == signed_hash  # identity survives re-signing
     cache = tmp_path / "cache"
     valid = load_source(str(nlut_path), "17", cache_dir=cache, trusted_keys=[keys["a.pub"]])
     assert valid.ok and "signature:  valid, signed by a trusted key (key " in valid.info

@@ -7,9 +7,11 @@ import time
 from pathlib import Path
 from typing import Callable, Optional
 
+import numpy as np
+
 from lutplug import __version__
 from lutplug.codec.nlut import NeuralLUT, file_sha256, utc_now
-from lutplug.core.lut import LUT3D
+from lutplug.core.lut import LUT1D, LUT3D
 from lutplug.errors import LutError
 from lutplug.metrics import QUALITY_TARGETS, QualityReport, QualityTarget, quality_report
 
@@ -52,12 +54,15 @@ def compress(lut: LUT3D, *, target: QualityTarget = QUALITY_TARGETS["invisible"]
                "psnr": target.psnr}
     result = fit(lut.table, targets=targets, budget_bytes=budget_bytes, seed=seed, device=device,
                  progress=progress, recipe=recipe)
-    nlut = NeuralLUT(result.config, result.params, lut.domain_min, lut.domain_max, lut.shaper)
+    shaper = compact_shaper(lut)
+    nlut = NeuralLUT(result.config, result.params, lut.domain_min, lut.domain_max, shaper)
     report = quality_report(lut, nlut, n_random=n_random, seed=seed)
     seconds = time.perf_counter() - t0
     provenance = {"grid": lut.size, "created": utc_now(), "lutplug": __version__, "parent": parent,
                   "settings": {"target": targets, "budget_bytes": budget_bytes, "seed": seed,
                                "device": device}}
+    if shaper is not None and shaper.size != lut.shaper.size:
+        provenance["shaper_entries"] = [lut.shaper.size, shaper.size]  # source's, stored
     if source is not None:
         provenance.update(source=Path(source).name, source_bytes=Path(source).stat().st_size,
                           source_sha256=file_sha256(source))
@@ -69,6 +74,35 @@ def compress(lut: LUT3D, *, target: QualityTarget = QUALITY_TARGETS["invisible"]
                     "points": report.points, "meets_target": report.meets(target)},
     }
     return CompressResult(nlut, report, seconds, result.attempts)
+
+
+#: Entry counts tried, smallest first, when resampling a LUT's 1D shaper for storage.
+SHAPER_SIZES = (8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512, 768, 1024, 1536, 2048, 4096)
+#: Largest change a resampled shaper may make to a lattice coordinate (units of the 3D table's
+#: input range; 1e-5 is a 1/1500 of a cell of a 65³ table).
+SHAPER_TOLERANCE = 1e-5
+
+
+def compact_shaper(lut: LUT3D) -> Optional[LUT1D]:
+    """``lut``'s shaper resampled to the fewest :data:`SHAPER_SIZES` entries (linear, as it is
+    evaluated) that stay within :data:`SHAPER_TOLERANCE` of it at every source entry — where a
+    piecewise-linear curve's largest deviation lies —, or the shaper itself when none does (a
+    65536-entry shaper otherwise dominates the .nlut's size)."""
+    shaper = lut.shaper
+    if shaper is None:
+        return None
+    x0 = np.linspace(0.0, 1.0, shaper.size)
+    span = np.asarray(lut.domain_max, np.float64) - np.asarray(lut.domain_min, np.float64)
+    source = shaper.table.astype(np.float64)
+    for m in SHAPER_SIZES:
+        if m >= shaper.size:
+            break
+        xs = np.linspace(0.0, 1.0, m)
+        table = np.stack([np.interp(xs, x0, source[:, c]) for c in range(3)], axis=1).astype(np.float32)
+        back = np.stack([np.interp(x0, xs, table[:, c].astype(np.float64)) for c in range(3)], axis=1)
+        if np.all(np.abs(back - source) <= SHAPER_TOLERANCE * span):
+            return dataclasses.replace(shaper, table=table, comments=list(shaper.comments))
+    return shaper
 
 
 def attempt_summary(info: dict) -> str:

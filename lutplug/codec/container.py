@@ -22,13 +22,13 @@ import hashlib
 import json
 import struct
 import zlib
-from typing import Dict, Optional, Tuple
+from typing import Callable, Dict, Optional, Tuple
 
 import numpy as np
 
 from lutplug.codec import tensorfile
 from lutplug.codec.signing import PUBLIC_KEY_BYTES, SIGNATURE_BYTES
-from lutplug.errors import LutError
+from lutplug.errors import LutError, StrippedSignatureError
 
 MAGIC = b"NLUT"
 VERSION = 1
@@ -60,6 +60,22 @@ MAX_PAYLOAD = 16 << 20
 MAX_DECOMPRESSED = 64 << 20
 
 
+@dataclasses.dataclass(frozen=True)
+class Framing:
+    """What distinguishes one file kind built on this container: magic, version, the one
+    ``__metadata__`` key holding the JSON description, the zlib preset dictionary, a name for
+    messages. The .nlut framing is :data:`NLUT`; look packs (lutplug.codec.pack) define their own."""
+
+    magic: bytes
+    version: int
+    meta_key: str
+    zdict: bytes
+    label: str
+
+
+NLUT = Framing(MAGIC, VERSION, "nlut", ZDICT, ".nlut")
+
+
 @dataclasses.dataclass
 class Container:
     """What a .nlut file holds, decoded but not interpreted."""
@@ -73,7 +89,8 @@ class Container:
     @property
     def content_hash(self) -> str:
         """SHA-256 (hex) of header + payload with the signed flag cleared: the grade's identity,
-        the same before and after signing."""
+        the same however often it is (re-)signed by the key it names (signing first names the
+        signer inside the payload, see ``lutplug.codec.nlut.sign_file``)."""
         if not self.signed_part:
             return ""
         head = bytearray(self.signed_part[:HEADER.size])
@@ -81,18 +98,18 @@ class Container:
         return hashlib.sha256(bytes(head) + self.signed_part[HEADER.size:]).hexdigest()
 
 
-def encode(tensors: Dict[str, np.ndarray], description: dict) -> bytes:
-    """Unsigned .nlut bytes for ``tensors`` and the JSON-able ``description``."""
-    meta = {"nlut": json.dumps(description, separators=(",", ":"), sort_keys=True)}
-    deflater = zlib.compressobj(9, zlib.DEFLATED, 15, 9, zlib.Z_DEFAULT_STRATEGY, ZDICT)
+def encode(tensors: Dict[str, np.ndarray], description: dict, framing: Framing = NLUT) -> bytes:
+    """Unsigned .nlut (or other ``framing``) bytes for ``tensors`` and the JSON-able ``description``."""
+    meta = {framing.meta_key: json.dumps(description, separators=(",", ":"), sort_keys=True)}
+    deflater = zlib.compressobj(9, zlib.DEFLATED, 15, 9, zlib.Z_DEFAULT_STRATEGY, framing.zdict)
     payload = deflater.compress(tensorfile.dumps(tensors, meta)) + deflater.flush()
-    return HEADER.pack(MAGIC, VERSION, 0, 0, len(payload)) + payload
+    return HEADER.pack(framing.magic, framing.version, 0, 0, len(payload)) + payload
 
 
-def add_signature(data: bytes, public_key: bytes, signature_fn) -> bytes:
+def add_signature(data: bytes, public_key: bytes, signature_fn, framing: Framing = NLUT) -> bytes:
     """Return ``data`` (an unsigned or signed .nlut) signed anew: flag set, then the signer's raw
     public key and the signature produced by ``signature_fn(signed_part) -> bytes``."""
-    c = decode(data, "file")
+    c = decode(data, "file", framing)
     head = bytearray(c.signed_part[:HEADER.size])
     head[5] |= FLAG_SIGNED
     signed_part = bytes(head) + c.signed_part[HEADER.size:]
@@ -102,52 +119,155 @@ def add_signature(data: bytes, public_key: bytes, signature_fn) -> bytes:
     return signed_part + public_key + signature
 
 
-def decode(data: bytes, source: str = ".nlut") -> Container:
-    """Parse .nlut bytes. Structure only: signatures are checked by the caller.
+def _check_stream(payload: bytes, zdict: bytes, source: str, quiet_at_limit: bool = False) -> None:
+    """Inflate the whole zlib stream once, keeping nothing, so that a corrupted stream (bad
+    checksum), a truncated one, stray bytes after it or one inflating beyond
+    :data:`MAX_DECOMPRESSED` is refused in constant memory before anything is parsed.
+    ``quiet_at_limit``: only look for corruption (return at the limit)."""
+    z = zlib.decompressobj(zdict=zdict)
+    total, step = 0, 1 << 16
+    try:
+        for start in range(0, len(payload), step):
+            pending = payload[start:start + step]
+            while pending and not z.eof:
+                total += len(z.decompress(pending, 1 << 20))
+                pending = z.unconsumed_tail
+                if total > MAX_DECOMPRESSED:
+                    if quiet_at_limit:
+                        return
+                    raise LutError(f"payload inflates beyond {MAX_DECOMPRESSED} bytes", source)
+            if z.eof:
+                break
+    except zlib.error as exc:
+        raise LutError(f"payload is corrupted ({exc})", source) from None
+    if not z.eof or z.unused_data or start + step < len(payload):
+        raise LutError("payload is truncated or followed by stray bytes", source)
 
-    Raises :class:`LutError` for a wrong magic or version, unknown flags, a payload length or file
-    length that disagrees, a decompression bomb, or malformed tensors/JSON.
-    """
+
+class _Inflater:
+    """Inflate a zlib stream piece by piece, never producing more than asked for."""
+
+    def __init__(self, payload: bytes, source: str, zdict: bytes = ZDICT):
+        self._z = zlib.decompressobj(zdict=zdict)
+        self._pending = payload
+        self._source = source
+        self.produced = 0
+
+    def read(self, count: int, what: str) -> bytes:
+        """Exactly ``count`` more bytes of output (LutError if the stream ends first)."""
+        out = bytearray()
+        try:
+            while len(out) < count:
+                piece = self._z.decompress(self._pending, count - len(out))
+                self._pending = self._z.unconsumed_tail
+                out += piece
+                if not piece and (self._z.eof or not self._pending):
+                    raise LutError(f"payload ends inside the {what} (truncated or corrupted)",
+                                   self._source)
+        except zlib.error as exc:
+            raise LutError(f"payload is corrupted ({exc})", self._source) from None
+        self.produced += count
+        return bytes(out)
+
+    def finish(self) -> None:
+        """The stream (checked whole by :func:`_check_stream`) must hold no more output."""
+        try:
+            extra = self._z.decompress(self._pending, 1)
+        except zlib.error as exc:
+            raise LutError(f"payload is corrupted ({exc})", self._source) from None
+        if extra:
+            raise LutError(f"payload inflates beyond the {self.produced} bytes its tensor header "
+                           "describes", self._source)
+
+
+#: ``check(description, specs)``: called once the description and the tensor header are known,
+#: before any tensor data is inflated; raises LutError to refuse the file.
+LayoutCheck = Callable[[dict, Dict[str, tensorfile.TensorSpec]], None]
+
+
+def split(data: bytes, source: str = ".nlut",
+          framing: Framing = NLUT) -> Tuple[bytes, bytes, Optional[bytes], Optional[bytes]]:
+    """Check the framing of .nlut (or other ``framing``) bytes without inflating anything:
+    (signed part = header + payload, payload, public key or None, signature or None).
+
+    Raises :class:`LutError` for a wrong magic, an unknown (older or newer) version, unknown
+    flags, lengths that disagree, and :class:`StrippedSignatureError` when the header says
+    signed but the signature block is missing."""
     if len(data) < HEADER.size:
-        raise LutError("file is too short to be a .nlut", source)
+        raise LutError(f"file is too short to be a {framing.label}", source)
     magic, version, flags, reserved, length = HEADER.unpack_from(data)
-    if magic != MAGIC:
-        raise LutError("not a .nlut file (bad magic bytes)", source)
-    if version != VERSION:
-        raise LutError(f".nlut format version {version} is not supported (this lutplug reads "
-                       f"version {VERSION})", source)
+    if magic != framing.magic:
+        raise LutError(f"not a {framing.label} file (bad magic bytes)", source)
+    if version != framing.version:
+        age = "older" if version < framing.version else "newer"
+        raise LutError(f"{framing.label} format version {version} is {age} than the version "
+                       f"{framing.version} this lutplug reads; refused (a rewritten version byte "
+                       "is how a downgrade would slip past checks)", source)
     if flags & ~FLAG_SIGNED or reserved:
         raise LutError(f"unknown flags {flags:#x}/{reserved:#x} in the header", source)
     signed = bool(flags & FLAG_SIGNED)
-    expected = HEADER.size + length + (PUBLIC_KEY_BYTES + SIGNATURE_BYTES if signed else 0)
-    if length > MAX_PAYLOAD or len(data) != expected:
+    end = HEADER.size + length
+    if length > MAX_PAYLOAD:
+        raise LutError(f"header claims a {length}-byte payload, more than the {MAX_PAYLOAD} "
+                       "accepted", source)
+    if signed and len(data) == end:
+        raise StrippedSignatureError("the header says signed but the file ends before the "
+                                     "signature: the signature was stripped", source)
+    expected = end + (PUBLIC_KEY_BYTES + SIGNATURE_BYTES if signed else 0)
+    if len(data) != expected:
         raise LutError(f"file is {len(data)} bytes but its header implies {expected} "
                        "(truncated, padded or corrupted)", source)
-    end = HEADER.size + length
-    payload = data[HEADER.size:end]
+    if not signed:
+        return data, data[HEADER.size:], None, None
+    return data[:end], data[HEADER.size:end], data[end:end + PUBLIC_KEY_BYTES], data[end + PUBLIC_KEY_BYTES:]
+
+
+def decode(data: bytes, source: str = ".nlut", framing: Framing = NLUT,
+           check: Optional[LayoutCheck] = None) -> Container:
+    """Parse .nlut (or other ``framing``) bytes. Structure only: signatures are checked by the
+    caller.
+
+    The payload is inflated in steps: the tensor header first (at most
+    :data:`tensorfile.MAX_HEADER` bytes), then exactly the data it describes; ``check`` sees the
+    description and tensor shapes before that data is inflated. So a lying header, a
+    decompression bomb or a huge metadata field is refused before any large allocation.
+    Raises :class:`LutError` for anything malformed (see :func:`split`).
+    """
+    signed_part, payload, key, sig = split(data, source, framing)
+    inflater = _Inflater(payload, source, framing.zdict)
     try:
-        inflater = zlib.decompressobj(zdict=ZDICT)
-        raw = inflater.decompress(payload, MAX_DECOMPRESSED)
-        if inflater.unconsumed_tail:
-            raise LutError(f"payload inflates beyond {MAX_DECOMPRESSED} bytes", source)
-        if not inflater.eof or inflater.unused_data:
-            raise LutError("payload is truncated or followed by stray bytes", source)
-    except zlib.error as exc:
-        raise LutError(f"payload is corrupted ({exc})", source) from None
+        n = _local(tensorfile.header_length, source, inflater.read(8, "tensor header length"),
+                   "payload")
+    except LutError:
+        _check_stream(payload, framing.zdict, source, quiet_at_limit=True)  # corruption explains it
+        raise
+    _check_stream(payload, framing.zdict, source)
+    specs, meta, data_bytes = _local(tensorfile.parse_header, source,
+                                     inflater.read(n, "tensor header"), "payload")
+    if 8 + n + data_bytes > MAX_DECOMPRESSED:
+        raise LutError(f"tensor header describes {data_bytes} data bytes; at most "
+                       f"{MAX_DECOMPRESSED - 8 - n} are accepted", source)
+    if set(meta) != {framing.meta_key}:
+        raise LutError(f"payload metadata must hold exactly the {framing.meta_key!r} description",
+                       source)
     try:
-        tensors, meta = tensorfile.loads(raw, "payload")
-    except LutError as exc:
-        raise LutError(exc.message, source) from None
-    if set(meta) != {"nlut"}:
-        raise LutError("payload metadata must hold exactly the 'nlut' description", source)
-    try:
-        description = json.loads(meta["nlut"], object_pairs_hook=tensorfile._no_duplicates)
-    except ValueError as exc:
-        raise LutError(f"description is not valid JSON ({exc})", source) from None
+        description = json.loads(meta[framing.meta_key], object_pairs_hook=tensorfile._no_duplicates,
+                                 parse_constant=tensorfile._no_constant)
+    except (ValueError, RecursionError) as exc:
+        raise LutError(f"description is not valid JSON ({str(exc)[:200]})", source) from None
     if not isinstance(description, dict):
         raise LutError("description is not a JSON object", source)
-    key = sig = None
-    if signed:
-        key = data[end:end + PUBLIC_KEY_BYTES]
-        sig = data[end + PUBLIC_KEY_BYTES:]
-    return Container(tensors, description, data[:end], key, sig)
+    if check is not None:
+        check(description, specs)
+    raw = inflater.read(data_bytes, "tensor data")
+    inflater.finish()
+    tensors = _local(tensorfile.read_tensors, source, specs, raw, "payload")
+    return Container(tensors, description, signed_part, key, sig)
+
+
+def _local(fn, source: str, *args):
+    """Call a tensorfile function, attributing its LutError to ``source``."""
+    try:
+        return fn(*args)
+    except LutError as exc:
+        raise LutError(exc.message, source) from None

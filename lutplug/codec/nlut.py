@@ -8,16 +8,18 @@ from __future__ import annotations
 import dataclasses
 import datetime as _dt
 import hashlib
+import re
 from pathlib import Path
-from typing import Callable, Dict, Iterable, Optional, Sequence, Tuple
+from typing import Dict, Optional, Tuple
 
 import numpy as np
 
 from lutplug import __version__
 from lutplug.codec import container
-from lutplug.codec.model import FORMAT, forward_numpy, param_shapes
-from lutplug.core.lut import LUT1D, LUT3D, lattice
-from lutplug.errors import LutError, PathLike, SignatureError, UnsignedError
+from lutplug.codec.model import FORMAT, forward_numpy, forward_numpy_lattice, param_shapes
+from lutplug.core.lut import LUT1D, LUT3D, MAX_GRID_3D
+from lutplug.errors import (ExpiredKeyError, LutError, PathLike, ResignedError, SignatureError,
+                            StrippedSignatureError, UnsignedError, UntrustedKeyError)
 from lutplug.fileio import atomic_write, read_bytes
 
 #: Largest .nlut accepted on read (they are a few KB).
@@ -26,16 +28,36 @@ _SHAPER = "shaper"
 _MODEL_PREFIX = "m."
 
 
+#: Description field holding the key id of the key that signed the file, set by
+#: :func:`sign_file`. It lies inside the signed bytes, so removing the signature (the file still
+#: names a signer) or re-signing with another key (the names disagree) shows.
+SIGNER_FIELD = "signer"
+
+
 @dataclasses.dataclass
 class SignatureStatus:
     """Outcome of checking a file's signature.
 
-    state: ``"unsigned"``, ``"valid"`` (checks against a trusted key), ``"untrusted"`` (intact,
-    but its key is not among the trusted ones, or none were given), or ``"invalid"`` (tampered).
+    state, one of:
+
+    - ``"unsigned"``: no signature, and the file names no signer;
+    - ``"valid"``: intact and made by a trusted key that has not expired;
+    - ``"untrusted"``: intact, but its key is not among the trusted ones (or none were given);
+    - ``"expired"``: intact, made by a trusted key whose ``not-after`` date has passed;
+    - ``"invalid"``: the signature does not match the bytes (tampered);
+    - ``"stripped"``: no signature, but the file names a signer (its signature was removed);
+    - ``"resigned"``: intact, but made by another key than the signer the file names;
+    - ``"unverified"``: signed, but not checked (a host without the cryptography package).
+
+    ``key_id``: the signing key's id; ``declared``: the signer the file names; ``key_name`` and
+    ``not_after``: the trust-store entry of the key, when it has one.
     """
 
     state: str
     key_id: Optional[str] = None
+    declared: Optional[str] = None
+    key_name: str = ""
+    not_after: Optional[str] = None
 
     def __str__(self) -> str:
         return self.state + (f" (key {self.key_id})" if self.key_id else "")
@@ -107,8 +129,9 @@ class NeuralLUT:
 
     def apply_lattice(self, size: int) -> np.ndarray:
         """Network output at every node of a ``size``³ lattice, float32 (size, size, size, 3)."""
-        u = lattice(size)
-        return forward_numpy(self.params, self.config, u).reshape(size, size, size, 3)
+        if not 2 <= size <= MAX_GRID_3D:
+            raise LutError(f"lattice size must be between 2 and {MAX_GRID_3D}, got {size}", self.source)
+        return forward_numpy_lattice(self.params, self.config, size)
 
     # -- storage --------------------------------------------------------------------------
     def tensors(self) -> Dict[str, np.ndarray]:
@@ -119,7 +142,9 @@ class NeuralLUT:
 
     def to_bytes(self) -> bytes:
         """Unsigned .nlut bytes."""
-        desc = {k: v for k, v in self.description.items() if v not in ("", {}, None)}
+        # a re-serialised grade is a new unsigned file: it names no signer (sign_file adds one)
+        desc = {k: v for k, v in self.description.items()
+                if v not in ("", {}, None) and k != SIGNER_FIELD}
         model = {k: v for k, v in self.config.items() if k != "quant"}  # quant: derivable
         desc.update({"format": "nlut", "model": model,
                      "domain": [self.domain_min.tolist(), self.domain_max.tolist()]})
@@ -155,47 +180,157 @@ def _floats3(value, field: str, source: str) -> np.ndarray:
     return arr
 
 
-def from_bytes(data: bytes, source: str = ".nlut", trusted_keys: Sequence = (),
-               require_signature: bool = False) -> NeuralLUT:
+def from_bytes(data: bytes, source: str = ".nlut", trusted_keys=(), require_signature: bool = False,
+               today: Optional[_dt.date] = None) -> NeuralLUT:
     """Decode .nlut bytes.
 
-    With ``trusted_keys`` (Ed25519 public keys) a signed file must verify against one of them and
-    an unsigned one is refused when ``require_signature``. A signature that does not verify is
-    always refused (:class:`SignatureError`).
+    ``trusted_keys``: a :class:`~lutplug.codec.trust.TrustStore` or Ed25519 public keys. With
+    trusted keys a signed file must verify against one of them (and the key must not have
+    expired, :class:`ExpiredKeyError`), else :class:`UntrustedKeyError`; an unsigned file is
+    refused (:class:`UnsignedError`) when ``require_signature`` or the store requires signatures.
+    Always refused: a signature that does not match (:class:`SignatureError`), a stripped one
+    (:class:`StrippedSignatureError`), one by another key than the file names
+    (:class:`ResignedError`). The signature is checked before the payload is inflated.
     """
-    c = container.decode(data, source)
-    status = check_signature(c, trusted_keys)
-    if status.state == "invalid":
-        raise SignatureError("signature does not match the contents: the file was altered after "
-                             "signing", source)
-    if require_signature and status.state == "unsigned":
-        raise UnsignedError("file is not signed but a signature is required", source)
-    if trusted_keys and status.state == "untrusted":
-        raise SignatureError(f"signed by key {status.key_id}, which is not trusted", source)
+    from lutplug.codec import trust
+
+    store = trust.as_store(trusted_keys, require_signature)
+    signed_part, _, key, sig = container.split(data, source, container.NLUT)
+    status = _signature_state(signed_part, key, sig, store, today)
+    _enforce(status, store, source)
+    c = container.decode(data, source, container.NLUT, check=_layout_check(source))
+    status = _declared(status, c.description)
+    _enforce(status, store, source)
     return _interpret(c, source, status)
 
 
-def check_signature(c: "container.Container", trusted_keys: Sequence = ()) -> SignatureStatus:
-    """Check a decoded container's signature (see :class:`SignatureStatus`)."""
-    if c.signature is None:
+def from_bytes_unverified(data: bytes, source: str = ".nlut") -> NeuralLUT:
+    """Decode .nlut bytes without checking a signature (for hosts whose Python lacks the
+    cryptography package): the structure is checked as usual; a signed file comes back with
+    state ``"unverified"``. Never use it where a signature is required."""
+    from lutplug.codec import trust
+
+    signed_part, _, key, sig = container.split(data, source, container.NLUT)
+    c = container.decode(data, source, container.NLUT, check=_layout_check(source))
+    status = SignatureStatus("unverified", trust.key_id(key)) if sig is not None else \
+        _declared(SignatureStatus("unsigned"), c.description)
+    if status.state == "stripped":
+        _enforce(status, None, source)
+    return _interpret(c, source, status)
+
+
+def signature_status(data: bytes, source: str = ".nlut", trusted_keys=(),
+                     today: Optional[_dt.date] = None) -> Tuple[SignatureStatus, "container.Container"]:
+    """(status, decoded container) of .nlut bytes, refusing nothing but malformed structure
+    (:class:`LutError`; :class:`StrippedSignatureError` when the header says signed and the
+    signature block is gone). What ``lutplug verify`` reports."""
+    from lutplug.codec import trust
+
+    store = trust.as_store(trusted_keys)
+    signed_part, _, key, sig = container.split(data, source, container.NLUT)
+    status = _signature_state(signed_part, key, sig, store, today)
+    c = container.decode(data, source, container.NLUT, check=_layout_check(source))
+    return _declared(status, c.description), c
+
+
+def _signature_state(signed_part: bytes, key: Optional[bytes], sig: Optional[bytes], store,
+                     today: Optional[_dt.date]) -> SignatureStatus:
+    """The signature's state from the signed bytes alone (declared signer not yet known)."""
+    if sig is None:
         return SignatureStatus("unsigned")
     from lutplug.codec import signing
 
-    kid = signing.key_id(c.public_key)
+    kid = signing.key_id(key)
     try:
-        embedded = signing.public_from_raw(c.public_key)
+        embedded = signing.public_from_raw(key)
     except LutError:
         return SignatureStatus("invalid", kid)
-    if not signing.verify(embedded, c.signed_part, c.signature):
+    if not signing.verify(embedded, signed_part, sig):
         return SignatureStatus("invalid", kid)
-    trusted = {signing.public_raw(k) for k in trusted_keys}
-    return SignatureStatus("valid" if c.public_key in trusted else "untrusted", kid)
+    entry = store.find(key) if store is not None else None
+    if entry is None:
+        return SignatureStatus("untrusted", kid)
+    date = entry.not_after.isoformat() if entry.not_after else None
+    state = "expired" if entry.expired(today) else "valid"
+    return SignatureStatus(state, kid, key_name=entry.name, not_after=date)
+
+
+def _declared(status: SignatureStatus, description: dict) -> SignatureStatus:
+    """Compare the signer the description names (checked by :func:`_check_layout`) with the
+    signature actually present."""
+    declared = description.get(SIGNER_FIELD)
+    if declared is None:
+        return status
+    status = dataclasses.replace(status, declared=declared)
+    if status.state == "unsigned":
+        return dataclasses.replace(status, state="stripped")
+    if status.state not in ("invalid", "unverified") and status.key_id != declared:
+        return dataclasses.replace(status, state="resigned")
+    return status
+
+
+def _enforce(status: SignatureStatus, store, source: str) -> None:
+    """Raise the error for a status a loader must refuse under ``store`` (None: no trust)."""
+    kid, state = status.key_id, status.state
+    if state == "invalid":
+        raise SignatureError("signature does not match the contents: the file was altered after "
+                             "signing", source)
+    if state == "stripped":
+        raise StrippedSignatureError(f"the file names signer {status.declared} but carries no "
+                                     "signature: its signature was stripped", source)
+    if state == "resigned":
+        raise ResignedError(f"the file names signer {status.declared} but is signed by key {kid}: "
+                            "it was re-signed by another key", source)
+    if store is None:
+        return
+    if state == "unsigned" and store.require_signature:
+        raise UnsignedError("file is not signed but a signature is required", source)
+    where = f" ({store.source})" if store.source else ""
+    if state == "untrusted" and store.keys:
+        raise UntrustedKeyError(f"signed by key {kid}, which is not trusted{where}", source)
+    if state == "expired":
+        raise ExpiredKeyError(f"signed by key {kid} ({status.key_name or 'trusted'}), whose "
+                              f"validity ended on {status.not_after}{where}", source)
 
 
 def _interpret(c: "container.Container", source: str, status: SignatureStatus) -> NeuralLUT:
+    """Build the NeuralLUT of a container whose layout :func:`_check_layout` accepted."""
     d = c.description
+    for k, v in c.tensors.items():
+        if v.dtype.kind == "f" and not np.all(np.isfinite(v)):
+            raise LutError(f"tensor {k!r} holds NaN or infinite values", source)
+    dom = d["domain"]
+    dmin, dmax = _floats3(dom[0], "domain", source), _floats3(dom[1], "domain", source)
+    params = {k[len(_MODEL_PREFIX):]: v for k, v in c.tensors.items() if k.startswith(_MODEL_PREFIX)}
+    shaper = None
+    if _SHAPER in c.tensors:
+        sd = d["shaper_domain"]
+        try:
+            shaper = LUT1D(c.tensors[_SHAPER].astype(np.float32), _floats3(sd[0], "shaper_domain", source),
+                           _floats3(sd[1], "shaper_domain", source), source=source)
+        except LutError as exc:
+            raise exc.with_path(source) from None
+    return NeuralLUT(d["model"], params, dmin, dmax, shaper, d, status, c.content_hash, source)
+
+
+#: Largest shaper (entries per channel) accepted.
+MAX_SHAPER = 1 << 16
+
+
+def _layout_check(source: str):
+    """The ``check`` container.decode runs before inflating tensor data."""
+    return lambda description, specs: _check_layout(description, specs, source)
+
+
+def _check_layout(d: dict, specs: Dict[str, object], source: str) -> None:
+    """Refuse a description, or tensors (anything with ``dtype`` and ``shape``: header specs
+    or arrays), that disagree with each other, before any tensor data is inflated."""
     if d.get("format") != "nlut":
         raise LutError("description does not describe an nlut", source)
+    signer = d.get(SIGNER_FIELD)
+    if signer is not None and not (isinstance(signer, str) and re.fullmatch(r"[0-9a-f]{16}", signer)):
+        raise LutError(f"description field {SIGNER_FIELD!r} must be a key id of 16 hex digits",
+                       source)
     config = d.get("model")
     if not isinstance(config, dict):
         raise LutError("description has no model configuration", source)
@@ -206,22 +341,26 @@ def _interpret(c: "container.Container", source: str, status: SignatureStatus) -
         raise LutError("description has no valid 'domain'", source) from None
     if np.any(dmax <= dmin):
         raise LutError("description 'domain' is empty or reversed", source)
-    params = {k[len(_MODEL_PREFIX):]: v for k, v in c.tensors.items() if k.startswith(_MODEL_PREFIX)}
-    for k, v in params.items():
-        if v.dtype.kind == "f" and not np.all(np.isfinite(v)):
-            raise LutError(f"tensor {k!r} holds NaN or infinite values", source)
-    _check_params(config, params, source)
-    shaper = None
-    if _SHAPER in c.tensors:
+    stray = sorted(k for k in specs if not k.startswith(_MODEL_PREFIX) and k != _SHAPER)
+    if stray:
+        raise LutError(f"unexpected tensors {[k[:40] for k in stray[:5]]}", source)
+    _check_params(config, {k[len(_MODEL_PREFIX):]: v for k, v in specs.items()
+                           if k.startswith(_MODEL_PREFIX)}, source)
+    if (_SHAPER in specs) != ("shaper_domain" in d):
+        raise LutError("'shaper' tensor and 'shaper_domain' must come together", source)
+    if _SHAPER in specs:
+        sh = specs[_SHAPER]
+        if sh.dtype.kind != "f" or len(sh.shape) != 2 or sh.shape[1] != 3 \
+                or not 2 <= sh.shape[0] <= MAX_SHAPER:
+            raise LutError(f"shaper must be float (M, 3) with 2 <= M <= {MAX_SHAPER}, got "
+                           f"{sh.dtype} {tuple(sh.shape)}", source)
         try:
             sd = d["shaper_domain"]
-            shaper = LUT1D(c.tensors[_SHAPER].astype(np.float32), _floats3(sd[0], "shaper_domain", source),
-                           _floats3(sd[1], "shaper_domain", source), source=source)
+            lo, hi = _floats3(sd[0], "shaper_domain", source), _floats3(sd[1], "shaper_domain", source)
         except (KeyError, IndexError, TypeError):
             raise LutError("file has a shaper but no valid 'shaper_domain'", source) from None
-        except LutError as exc:
-            raise exc.with_path(source) from None
-    return NeuralLUT(config, params, dmin, dmax, shaper, d, status, c.content_hash, source)
+        if np.any(hi <= lo):
+            raise LutError("description 'shaper_domain' is empty or reversed", source)
 
 
 _LIMITS = {"in_curve": 4096, "out_curve": 4096, "fourier": 12}
@@ -252,9 +391,10 @@ def _check_config(config: dict) -> None:
         raise ValueError(f"unknown network settings {sorted(unknown)}")
 
 
-def _check_params(config: dict, params: Dict[str, np.ndarray], source: str) -> None:
-    """Refuse a configuration or tensors that disagree with the architecture, before evaluating
-    anything: every tensor present with its exact shape, quantised ones with a matching scale."""
+def _check_params(config: dict, params: Dict[str, object], source: str) -> None:
+    """Refuse a configuration or tensors (``dtype``/``shape`` holders) that disagree with the
+    architecture: every tensor present with its exact shape, quantised ones with a matching
+    scale, no other tensor."""
     try:
         _check_config(config)
         expected = param_shapes(config)
@@ -272,8 +412,6 @@ def _check_params(config: dict, params: Dict[str, np.ndarray], source: str) -> N
                 if scale.shape not in ((), (1,), (shape[0],)):
                     raise ValueError(f"{name}.s has shape {scale.shape}, not a per-tensor or "
                                      f"per-row scale of {shape}")
-                if not np.all(np.isfinite(scale)):
-                    raise ValueError(f"{name}.s holds NaN or infinite values")
                 seen.update((name + ".q", name + ".s"))
             else:
                 raise ValueError(f"tensor {name} is missing")
@@ -282,25 +420,40 @@ def _check_params(config: dict, params: Dict[str, np.ndarray], source: str) -> N
         extra = set(params) - seen
         if extra:
             raise ValueError(f"unexpected tensors {sorted(extra)}")
-    except (ValueError, KeyError, TypeError) as exc:
-        raise LutError(f"network does not match its configuration: {exc}", source) from None
+    except (ValueError, KeyError, TypeError, OverflowError) as exc:
+        raise LutError(f"network does not match its configuration: {str(exc)[:300]}", source) from None
 
 
-def load_nlut(path: PathLike, trusted_keys: Sequence = (), require_signature: bool = False) -> NeuralLUT:
+def load_nlut(path: PathLike, trusted_keys=(), require_signature: bool = False) -> NeuralLUT:
     """Read a .nlut file (see :func:`from_bytes` for the trust rules)."""
     data = read_bytes(path, MAX_NLUT_BYTES)
     return from_bytes(data, str(path), trusted_keys, require_signature)
 
 
-def sign_file(path: PathLike, private_key, output: Optional[PathLike] = None) -> str:
-    """Sign (or re-sign) a .nlut in place or into ``output``; returns the key id."""
+def sign_file(path: PathLike, private_key, output: Optional[PathLike] = None,
+              resign: bool = False) -> str:
+    """Sign a .nlut in place or into ``output``; returns the key id.
+
+    The file is first made to name its signer (``"signer"`` in the description, inside the
+    signed bytes: a new content hash the first time). A file that already names another signer
+    is refused unless ``resign`` (then it names the new one). The signature must verify first."""
     from lutplug.codec import signing
 
     data = read_bytes(path, MAX_NLUT_BYTES)
+    status, c = signature_status(data, str(path))
+    if status.state in ("invalid", "stripped", "resigned"):
+        _enforce(status, None, str(path))
     raw_public = signing.public_raw(private_key.public_key())
+    kid = signing.key_id(raw_public)
+    declared = c.description.get(SIGNER_FIELD)
+    if declared not in (None, kid) and not resign:
+        raise ResignedError(f"the file names signer {declared}; signing it with key {kid} would "
+                            "re-sign it (pass --resign to take it over)", path)
+    if declared != kid:
+        data = container.encode(c.tensors, {**c.description, SIGNER_FIELD: kid})
     signed = container.add_signature(data, raw_public, private_key.sign)
     atomic_write(output or path, signed)
-    return signing.key_id(raw_public)
+    return kid
 
 
 def file_sha256(path: PathLike) -> str:

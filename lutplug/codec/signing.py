@@ -6,11 +6,11 @@ first 8 bytes of SHA-256 of that key, in hex. Private keys are stored as unencry
 """
 from __future__ import annotations
 
-import hashlib
 import os
 from pathlib import Path
 from typing import Tuple
 
+from lutplug.codec.trust import key_id  # noqa: F401 - part of this module's interface
 from lutplug.errors import LutError, PathLike
 from lutplug.fileio import atomic_path, read_bytes
 
@@ -41,11 +41,6 @@ def public_from_raw(raw: bytes):
         return ed25519.Ed25519PublicKey.from_public_bytes(raw)
     except ValueError:
         raise LutError("embedded public key is not a valid Ed25519 key") from None
-
-
-def key_id(raw_public: bytes) -> str:
-    """Short hex identifier (16 hex digits) of a raw public key."""
-    return hashlib.sha256(raw_public).hexdigest()[:16]
 
 
 def generate_keypair(private_path: PathLike, public_path: PathLike) -> str:

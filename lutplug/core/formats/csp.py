@@ -36,7 +36,7 @@ import numpy as np
 
 from lutplug.core.lut import LUT1D, LUT3D, MAX_GRID_3D, MAX_LENGTH_1D
 from lutplug.errors import LutError, PathLike
-from lutplug.fileio import parse_rows, read_text_lines
+from lutplug.fileio import is_count, parse_rows, read_text_lines
 
 EXTENSIONS = (".csp",)
 #: Pre-LUT resampling length (OpenColorIO's NUM_PRELUT_SAMPLES).
@@ -91,7 +91,7 @@ def read(path: PathLike) -> Union[LUT3D, LUT1D]:
     pre_in, pre_out, used = [], [], []
     for channel in "RGB":
         lineno, text = take(f"the {channel} pre-LUT size")
-        if not text.isdigit():
+        if not is_count(text):
             raise LutError(f"{channel} pre-LUT size must be a non-negative integer, found "
                            f"{text[:40]!r}", path, lineno)
         count = int(text)
@@ -115,7 +115,7 @@ def read(path: PathLike) -> Union[LUT3D, LUT1D]:
     lineno, text = take("the table size")
     parts = text.split()
     if kind == "3D":
-        if len(parts) != 3 or not all(p.isdigit() for p in parts):
+        if len(parts) != 3 or not all(is_count(p) for p in parts):
             raise LutError(f"3D size line needs three integers, found {text[:40]!r}", path, lineno)
         sizes = {int(p) for p in parts}
         if len(sizes) != 1:
@@ -126,7 +126,7 @@ def read(path: PathLike) -> Union[LUT3D, LUT1D]:
             raise LutError(f"grid size {n} is outside 2..{MAX_GRID_3D}", path, lineno)
         expected = n ** 3
     else:
-        if len(parts) != 1 or not parts[0].isdigit():
+        if len(parts) != 1 or not is_count(parts[0]):
             raise LutError(f"1D size line needs one integer, found {text[:40]!r}", path, lineno)
         expected = int(parts[0])
         if not 2 <= expected <= MAX_LENGTH_1D:

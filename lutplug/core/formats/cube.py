@@ -16,7 +16,7 @@ import numpy as np
 
 from lutplug.core.lut import LUT1D, LUT3D, MAX_GRID_3D, MAX_LENGTH_1D
 from lutplug.errors import LutError, PathLike
-from lutplug.fileio import atomic_write, is_number, parse_rows, read_text_lines
+from lutplug.fileio import atomic_write, is_count, is_number, parse_rows, read_text_lines
 
 EXTENSIONS = (".cube",)
 _VIDEO_RANGE_KEYWORDS = ("LUT_IN_VIDEO_RANGE", "LUT_OUT_VIDEO_RANGE")
@@ -28,7 +28,7 @@ def sniff(head: bytes) -> bool:
 
 
 def _size(tokens: List[str], limit: int, path, lineno: int) -> int:
-    if len(tokens) != 2 or not (tokens[1].isascii() and tokens[1].isdigit()):
+    if len(tokens) != 2 or not is_count(tokens[1]):
         raise LutError(f"{tokens[0]} needs one positive integer", path, lineno)
     value = int(tokens[1])
     if not 2 <= value <= limit:

@@ -27,7 +27,7 @@ import numpy as np
 
 from lutplug.core.lut import LUT3D, MAX_GRID_3D, lattice
 from lutplug.errors import LutError, PathLike
-from lutplug.fileio import atomic_path, check_file
+from lutplug.fileio import atomic_path, check_decoded_size, check_file, library_error
 
 EXTENSIONS = (".png", ".tif", ".tiff")
 #: Largest image file read (a level-16 16-bit Hald PNG is well under this).
@@ -80,7 +80,7 @@ def _read_pixels(path: PathLike, layout_ok) -> Tuple[np.ndarray, str]:
     config.attribute("oiio:UnassociatedAlpha", 1)  # never premultiply colours by alpha
     inp = oiio.ImageInput.open(os.fspath(p), config)
     if inp is None:
-        msg = " ".join(oiio.geterror().split())
+        msg = library_error(oiio)
         raise LutError(f"cannot decode image: {msg[:200]}", path)
     try:
         spec = inp.spec()
@@ -92,6 +92,7 @@ def _read_pixels(path: PathLike, layout_ok) -> Tuple[np.ndarray, str]:
                            "nor a lookup strip (tiled L³×L³, or N²×N)", path)
         if channels not in (3, 4):
             raise LutError(f"image has {channels} channel(s); a LUT image needs RGB", path)
+        check_decoded_size(width, height, channels, p)
         base = spec.format.basetype
         native = {oiio.UINT8: ("uint8", 255.0, "8-bit"),
                   oiio.UINT16: ("uint16", 65535.0, "16-bit")}.get(base)
@@ -101,7 +102,7 @@ def _read_pixels(path: PathLike, layout_ok) -> Tuple[np.ndarray, str]:
             fmt, scale, depth = "float", 1.0, f"{spec.format} (read as float)"
         pixels = inp.read_image(0, 0, 0, 3, fmt)
         if pixels is None or not isinstance(pixels, np.ndarray):
-            msg = " ".join((inp.geterror() or "unknown error").split())
+            msg = library_error(inp) or "unknown error"
             raise LutError(f"cannot decode image pixels: {msg[:200]}", path)
     finally:
         inp.close()
@@ -218,11 +219,11 @@ def write_hald(lut: LUT3D, path: PathLike, level: Optional[int] = None, bake: bo
         out = oiio.ImageOutput.create(os.fspath(tmp))
         if out is None:
             raise LutError(f"OpenImageIO cannot write {p.suffix} files: "
-                           f"{oiio.geterror()[:200]}", path)
+                           f"{library_error(oiio)}", path)
         spec = oiio.ImageSpec(side, side, 3, oiio.UINT16)
         spec.attribute("ImageDescription", f"Hald CLUT level {level} ({n}^3), lutplug")
         ok = out.open(os.fspath(tmp), spec) and out.write_image(pixels)
-        err = out.geterror()
+        err = library_error(out)
         out.close()
         if not ok:
             raise LutError(f"cannot write image: {err[:200]}", path)

@@ -35,7 +35,7 @@ import numpy as np
 
 from lutplug.core.lut import LUT1D, LUT3D, MAX_GRID_3D, MAX_LENGTH_1D
 from lutplug.errors import LutError, PathLike
-from lutplug.fileio import atomic_write, is_number, parse_rows, read_text_lines
+from lutplug.fileio import atomic_write, is_count, is_number, parse_rows, read_text_lines
 
 EXTENSIONS = (".spi3d", ".spi1d")
 
@@ -100,7 +100,7 @@ def read_spi3d(path: PathLike) -> LUT3D:
         raise LutError(f"expected '3 3' (3 inputs, 3 outputs), found {dims[:40]!r}", path, lineno)
     lineno, size_line = lines[2]
     parts = size_line.split()
-    if len(parts) != 3 or not all(p.isdigit() for p in parts):
+    if len(parts) != 3 or not all(is_count(p) for p in parts):
         raise LutError(f"size line needs three integers, found {size_line[:40]!r}", path, lineno)
     sizes = [int(p) for p in parts]
     if len(set(sizes)) != 1:
@@ -165,7 +165,7 @@ def read_spi1d(path: PathLike) -> LUT1D:
                 raise LutError(f"'From {tokens[1]} {tokens[2]}' is not an increasing finite "
                                "range", path, lineno)
         elif key == "Length":
-            if len(tokens) != 2 or not tokens[1].isdigit():
+            if len(tokens) != 2 or not is_count(tokens[1]):
                 raise LutError("'Length' needs one positive integer", path, lineno)
             length = int(tokens[1])
             if not 2 <= length <= MAX_LENGTH_1D:

@@ -29,7 +29,7 @@ from lutplug.errors import LutError, PathLike
 from lutplug.fileio import parse_rows, read_text_lines
 
 EXTENSIONS = (".3dl",)
-_INT = re.compile(r"^[+-]?\d+$")
+_INT = re.compile(r"^[+-]?[0-9]{1,18}$")  # ASCII digits: int() reads them, and no huge ones
 _TRAILER = re.compile(r"^(lut\d+|gamma)$", re.IGNORECASE)
 #: Lowest plausible maximum of integer code values (OpenColorIO's screen against float data).
 _LOWEST_PLAUSIBLE_MAX = 128

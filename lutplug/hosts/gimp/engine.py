@@ -45,6 +45,7 @@ MAX_DIFF_TABLE_BYTES = 128 << 20
 #: .nlut files. Added to what ``settings.json`` in the plug-in folder says.
 ENV_TRUSTED_KEYS = "LUTPLUG_TRUSTED_KEYS"
 ENV_REQUIRE_SIGNATURE = "LUTPLUG_REQUIRE_SIGNATURE"
+ENV_TRUST = "LUTPLUG_TRUST"
 SETTINGS_FILE = "settings.json"
 
 #: Extensions of LUT images (decoded by the caller's ``image_reader``, e.g. GIMP's file loaders).
@@ -336,12 +337,13 @@ class Trust:
 
     keys: List[str] = dataclasses.field(default_factory=list)
     require_signature: bool = False
+    store: Optional[str] = None  # a trust store (lutplug.codec.trust), from $LUTPLUG_TRUST
 
     @classmethod
     def from_settings(cls, folder: Optional[os.PathLike] = None, environ=None) -> "Trust":
         """The plug-in folder's ``settings.json`` (``trusted_keys``: paths, relative to the
-        folder; ``require_signature``), plus ``$LUTPLUG_TRUSTED_KEYS`` and
-        ``$LUTPLUG_REQUIRE_SIGNATURE=1``."""
+        folder; ``require_signature``), plus ``$LUTPLUG_TRUSTED_KEYS``,
+        ``$LUTPLUG_REQUIRE_SIGNATURE=1`` and the trust store ``$LUTPLUG_TRUST``."""
         env = os.environ if environ is None else environ
         keys: List[str] = []
         require = False
@@ -358,7 +360,7 @@ class Trust:
                 require = bool(data.get("require_signature", False))
         keys += [k for k in env.get(ENV_TRUSTED_KEYS, "").split(os.pathsep) if k.strip()]
         require = require or env.get(ENV_REQUIRE_SIGNATURE, "") == "1"
-        return cls(keys, require)
+        return cls(keys, require, env.get(ENV_TRUST, "").strip() or None)
 
 
 def has_cryptography() -> bool:
@@ -514,26 +516,22 @@ def load_source(path: str, trust: Optional[Trust] = None,
 
 def _load_nlut(path: str, trust: Trust) -> Source:
     from lutplug.codec import container
-    from lutplug.codec.nlut import MAX_NLUT_BYTES, SignatureStatus, from_bytes
+    from lutplug.codec import trust as trust_store
+    from lutplug.codec.nlut import MAX_NLUT_BYTES, from_bytes, from_bytes_unverified
     from lutplug.fileio import read_bytes
 
     data = read_bytes(path, MAX_NLUT_BYTES)
     signed = len(data) > 5 and data[:4] == container.MAGIC and bool(data[5] & container.FLAG_SIGNED)
     warnings: List[str] = []
     if signed and not has_cryptography():
-        if trust.keys or trust.require_signature:
+        if trust.keys or trust.require_signature or trust.store:
             raise LutError("a verified signature is required, but the cryptography package is "
                            "not available in GIMP's Python, so it cannot be checked "
                            "(reinstall with `lutplug gimp install`, which vendors it)", path)
-        c = container.decode(data, path)  # the structure is still checked
-        head = bytearray(c.signed_part[:container.HEADER.size])
-        head[5] &= ~container.FLAG_SIGNED & 0xFF
-        nlut = from_bytes(bytes(head) + c.signed_part[container.HEADER.size:], path)
-        key = hashlib.sha256(c.public_key or b"").hexdigest()[:16]
-        nlut.signature = SignatureStatus("unverified", key)
+        nlut = from_bytes_unverified(data, path)  # the structure is still checked
         warnings.append("signature NOT checked: the cryptography package is not available in "
                         "GIMP's Python")
-        sig_text = f"NOT checked (signed with key {key}; cryptography unavailable)"
+        sig_text = f"NOT checked (signed with key {nlut.signature.key_id}; cryptography unavailable)"
     else:
         keys = []
         if trust.keys:
@@ -543,10 +541,12 @@ def _load_nlut(path: str, trust: Trust) -> Source:
             from lutplug.codec.signing import load_public_key
 
             keys = [load_public_key(k) for k in trust.keys]
-        nlut = from_bytes(data, path, keys, trust.require_signature)
+        store = trust_store.load_store(trust.store) if trust.store else None
+        policy = trust_store.merge([store, trust_store.as_store(keys, trust.require_signature)])
+        nlut = from_bytes(data, path, policy or (), trust.require_signature)
         st = nlut.signature
         if st.state == "valid":
-            sig_text = f"valid, trusted key {st.key_id}"
+            sig_text = f"valid, trusted key {st.key_name or st.key_id}"
         elif st.state == "untrusted":
             sig_text = f"intact, key {st.key_id} (no trusted keys configured: integrity only)"
         else:

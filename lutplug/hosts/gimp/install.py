@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
 from lutplug.errors import LutError
+from lutplug.fileio import archive_member_path, exchange
 from lutplug.hosts.gimp import PLUGIN_NAME, PROC_NAME
 
 MANIFEST = "MANIFEST.json"
@@ -47,7 +48,7 @@ VENDORED_MODULES = (
     "__init__.py", "errors.py", "fileio.py",
     "core/__init__.py", "core/lut.py", "core/interpolate.py", "core/formats/*.py",
     "codec/nlut.py", "codec/model.py", "codec/quantize.py", "codec/container.py",
-    "codec/tensorfile.py", "codec/signing.py",
+    "codec/tensorfile.py", "codec/signing.py", "codec/trust.py",
     "evaluate/__init__.py", "evaluate/load.py",
     "hosts/__init__.py", "hosts/gimp/__init__.py", "hosts/gimp/engine.py",
 )
@@ -306,9 +307,9 @@ def unpack_wheel(wheel: Path, dest: Path) -> List[str]:
                     parts = parts[2:]
                 else:
                     continue
-            rel = "/".join(parts)
-            if rel.startswith("/") or ".." in parts:
-                raise LutError(f"unsafe path {name!r} in wheel", wheel)
+            # no absolute path, '..', link or device file (zip-slip)
+            rel = archive_member_path("/".join(parts), info.external_attr >> 16
+                                      if info.create_system == 3 else 0, wheel)
             target = dest / rel
             target.parent.mkdir(parents=True, exist_ok=True)
             with zf.open(info) as src, open(target, "wb") as out:
@@ -508,6 +509,9 @@ def _swap_in(stage: Path, folder: Path, foreign: bool, echo: Echo) -> None:
             os.replace(folder, backup)
             echo(f"  the previous folder (not installed by lutplug) was moved to {backup}")
         else:
+            if exchange(stage, folder):  # one atomic step: GIMP never sees a missing folder
+                shutil.rmtree(stage, ignore_errors=True)
+                return
             old = Path(tempfile.mkdtemp(prefix=f".{PLUGIN_NAME}.old-", dir=folder.parent))
             os.rmdir(old)
             os.replace(folder, old)

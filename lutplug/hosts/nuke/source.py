@@ -17,7 +17,8 @@ from typing import List, Optional, Sequence
 CUBE_SIZES = ("auto", "17", "33", "65", "129")
 AUTO_NLUT_CUBE = 65
 #: Environment: cache folder for baked cubes; trusted public keys (PEM paths, os.pathsep-separated);
-#: refuse unsigned .nlut files when set to 1.
+#: refuse unsigned .nlut files when set to 1. A trust store in $LUTPLUG_TRUST (lutplug.codec.trust)
+#: is honoured as well.
 ENV_CACHE = "LUTPLUG_NUKE_CACHE"
 ENV_TRUSTED_KEYS = "LUTPLUG_TRUSTED_KEYS"
 ENV_REQUIRE_SIGNATURE = "LUTPLUG_REQUIRE_SIGNATURE"
@@ -62,33 +63,30 @@ def _has_cryptography() -> bool:
     return importlib.util.find_spec("cryptography") is not None
 
 
-def _load_nlut(path: str, trusted: Sequence[str], require: bool):
-    """Decode a .nlut; returns (NeuralLUT, [warnings]). Without the cryptography package a signed
-    file is read unverified (and said so) unless a verified signature is required."""
-    from lutplug.codec import container
-    from lutplug.codec.nlut import MAX_NLUT_BYTES, SignatureStatus, from_bytes
+def _load_nlut(path: str, trusted: Sequence[str], require: bool, store=None):
+    """Decode a .nlut; returns (NeuralLUT, [warnings]). ``trusted``: PEM paths; ``store``: a
+    trust store (``$LUTPLUG_TRUST``). Without the cryptography package a signed file is read
+    unverified (and said so) unless a verified signature is required."""
+    from lutplug.codec import container, trust
+    from lutplug.codec.nlut import MAX_NLUT_BYTES, from_bytes, from_bytes_unverified
     from lutplug.errors import LutError
     from lutplug.fileio import read_bytes
 
     data = read_bytes(path, MAX_NLUT_BYTES)
     signed = len(data) > 5 and data[:4] == container.MAGIC and bool(data[5] & container.FLAG_SIGNED)
     if signed and not _has_cryptography():
-        if trusted or require:
+        if trusted or require or store is not None:
             raise LutError("a verified signature is required but the cryptography package is not "
                            "available in this Python, so it cannot be checked", path)
-        c = container.decode(data, path)  # structure (lengths, payload) is still checked
-        head = bytearray(c.signed_part[:container.HEADER.size])
-        head[5] &= ~container.FLAG_SIGNED & 0xFF
-        n = from_bytes(bytes(head) + c.signed_part[container.HEADER.size:], path)
-        key = hashlib.sha256(c.public_key or b"").hexdigest()[:16]
-        n.signature = SignatureStatus("unverified", key)
-        return n, ["signature NOT verified: the cryptography package is not available in this Python"]
+        return from_bytes_unverified(data, path), [
+            "signature NOT verified: the cryptography package is not available in this Python"]
     keys = []
     if trusted:
         from lutplug.codec.signing import load_public_key
 
         keys = [load_public_key(k) for k in trusted]
-    return from_bytes(data, path, keys, require), []
+    policy = trust.merge([store, trust.as_store(keys, require)])
+    return from_bytes(data, path, policy or (), require), []
 
 
 def _bake(transform, size: Optional[int], folder: Path, stem: str, reuse: bool = True) -> Path:
@@ -129,7 +127,10 @@ def load_source(path: str, cube_size: str = "auto", cache_dir: Optional[Path] = 
     require = (os.environ.get(ENV_REQUIRE_SIGNATURE, "") == "1") if require_signature is None \
         else require_signature
     try:
-        _load_into(out, str(path), cube_size, cache_dir, trusted, require, cube_dir, cube_stem)
+        from lutplug.codec import trust
+
+        store = trust.from_env() if trusted_keys is None else None
+        _load_into(out, str(path), cube_size, cache_dir, trusted, require, cube_dir, cube_stem, store)
     except Exception as exc:  # noqa: BLE001 - any failure becomes the node's error, never a crash
         out.ok = False
         out.kernel = ""
@@ -140,7 +141,7 @@ def load_source(path: str, cube_size: str = "auto", cache_dir: Optional[Path] = 
 
 
 def file_identity(path: str) -> str:
-    """The identity :func:`load_source` records: a .nlut's content hash (unchanged by signing),
+    """The identity :func:`load_source` records: a .nlut's content hash (unchanged by re-signing),
     or the SHA-256 of a LUT file's bytes."""
     from lutplug.codec import container
     from lutplug.codec.nlut import MAX_NLUT_BYTES
@@ -163,7 +164,8 @@ def _reason(exc: BaseException, path: str) -> str:
 
 
 def _load_into(out: LoadedSource, path: str, cube_size: str, cache_dir: Optional[Path],
-               trusted: Sequence[str], require: bool, cube_dir: Optional[Path], cube_stem: str) -> None:
+               trusted: Sequence[str], require: bool, cube_dir: Optional[Path], cube_stem: str,
+               store=None) -> None:
     from lutplug.codec.blink import kernel_source
     from lutplug.evaluate.load import is_nlut, load_lut3d
     from lutplug.fileio import read_bytes
@@ -172,7 +174,7 @@ def _load_into(out: LoadedSource, path: str, cube_size: str, cache_dir: Optional
         raise ValueError(f"cube size {cube_size!r} is not one of {', '.join(CUBE_SIZES)}")
     root = Path(cache_dir) if cache_dir is not None else cache_root()
     if is_nlut(path) or Path(path).suffix.lower() == ".nlut":  # a broken .nlut says so
-        nlut, warnings = _load_nlut(path, trusted, require)
+        nlut, warnings = _load_nlut(path, trusted, require, store)
         out.kind, out.content_hash, out.warnings = "nlut", nlut.content_hash, warnings
         out.kernel = kernel_source(nlut)
         out.title = nlut.title

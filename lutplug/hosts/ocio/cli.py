@@ -22,12 +22,11 @@ def _target(text: str):
     return None if text.strip().lower() == "latest" else ociolib.parse_version(text)
 
 
-def _trust(pubkey: Optional[Path]) -> Tuple[tuple, bool]:
-    if pubkey is None:
-        return (), False
-    from lutplug.codec.signing import load_public_key
+def _trust(pubkey: Optional[Path]) -> Tuple[object, bool]:
+    """``--pubkey``, else the trust store in ``$LUTPLUG_TRUST``, else no trust."""
+    from lutplug.codec.trust import configured
 
-    return (load_public_key(pubkey),), True
+    return configured(pubkey)
 
 
 def _mb(n: int) -> str:
@@ -126,6 +125,22 @@ def pack_cmd(grades, output: Path, names, base: str, kind: str, process_space: O
     click.echo(f"  verified: OpenColorIO opens the archive and each entry reproduces its grade "
                f"(max abs {r.max_abs:.2g})")
 
+
+
+@group.command("extract")
+@click.argument("archive", type=click.Path(path_type=Path))
+@click.option("-o", "--output", type=click.Path(path_type=Path), required=True,
+              help="Folder to extract into (created; must be empty if it exists).")
+def extract_cmd(archive: Path, output: Path) -> None:
+    """Extract an .ocioz archive (a zip) safely: members with absolute paths or '..', links,
+    device files, duplicates or implausible sizes are refused, and the folder appears only once
+    every file is written."""
+    from lutplug.fileio import extract_zip
+
+    if archive.suffix.lower() != ".ocioz":
+        raise click.UsageError("expected an .ocioz archive")
+    files = extract_zip(archive, output)
+    click.echo(f"extracted {len(files)} files into {output}")
 
 
 @group.command("shader")

@@ -10,13 +10,15 @@ new one is written atomically. Any failure leaves the config untouched.
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as _dt
+import hashlib
 import os
 import re
 import tempfile
 from pathlib import Path
-from typing import List, Optional, Sequence, Tuple
+from typing import Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -362,13 +364,7 @@ def plan_edit(base_text: str, base_where: str, base_dir: Optional[Path], out: Pa
         max_abs = verify(base_text, old_home, here, new_text, out, nlut, kind, name, ps, size,
                          sp_entries, old_item)
     except BaseException:
-        if cube is not None and written:
-            cube.unlink(missing_ok=True)
-        if created_dir is not None:
-            try:
-                created_dir.rmdir()
-            except OSError:
-                pass
+        _remove_new_files(cube if written else None, created_dir)
         raise
     if version > ociolib.DEFAULT_TARGET:
         notes.append(f"the config is ocio_profile_version {ociolib.vstr(version)}: applications "
@@ -376,6 +372,15 @@ def plan_edit(base_text: str, base_where: str, base_dir: Optional[Path], out: Pa
     return _Plan(new_text, cube, src, written, created_dir, ":".join(sp_entries) or None,
                  replace_index is not None,
                  ps, origin, max_abs, notes)
+
+
+def _remove_new_files(cube: Optional[Path], created_dir: Optional[Path]) -> None:
+    """Undo an edit's files: the cube it wrote and the folder it created (if still empty)."""
+    if cube is not None:
+        cube.unlink(missing_ok=True)
+    if created_dir is not None:
+        with contextlib.suppress(OSError):
+            created_dir.rmdir()
 
 
 def verify(base_text: str, old_home, old_here, new_text: str, out: Path, nlut, kind: str, name: str,
@@ -456,8 +461,8 @@ def verify(base_text: str, old_home, old_here, new_text: str, out: Path, nlut, k
 
 def read_config_text(path: Path) -> str:
     if path.suffix.lower() == ".ocioz":
-        raise LutError("an .ocioz archive cannot be edited in place; extract it (ocioarchive "
-                       "--extract) and add to the extracted config, or build a pack with "
+        raise LutError("an .ocioz archive cannot be edited in place; extract it ('lutplug ocio "
+                       "extract') and add to the extracted config, or build a pack with "
                        "'lutplug ocio pack'", path)
     data = read_bytes(path, MAX_CONFIG_BYTES)
     try:
@@ -486,6 +491,60 @@ def backup_path(path: Path) -> Path:
     return candidate
 
 
+@contextlib.contextmanager
+def _locked(path: Path) -> Iterator[Optional[bytes]]:
+    """Hold an exclusive lock on ``path`` (when it exists and the platform has flock) and yield
+    its bytes as they are under the lock (None when it does not exist). Another lutplug process
+    replacing the same file waits, and then sees this one's result: the lock is taken again
+    whenever the file was replaced (renamed over) while waiting for it."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows: no lock, the hash check alone
+        fcntl = None
+    while True:
+        try:
+            fh = open(path, "rb")
+        except FileNotFoundError:
+            yield None
+            return
+        except OSError as exc:
+            raise LutError(f"cannot read the config ({exc.strerror})", path) from None
+        with fh:
+            if fcntl is not None:
+                with contextlib.suppress(OSError):
+                    fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+                try:
+                    same = os.stat(path).st_ino == os.fstat(fh.fileno()).st_ino
+                except FileNotFoundError:
+                    same = False
+                if not same:  # replaced while we waited: lock the new file
+                    continue
+            yield fh.read()
+            return
+
+
+def write_config(out: Path, text: str, read_as: Optional[str]) -> Optional[Path]:
+    """Replace ``out`` by ``text`` atomically, keeping the old file as a timestamped backup.
+
+    ``read_as``: SHA-256 of the bytes the edit was made from; when the file no longer holds them
+    (someone saved it meanwhile) nothing is written. Returns the backup's path (None if ``out``
+    did not exist)."""
+    with _locked(out) as current:
+        if read_as is not None and (current is None or hashlib.sha256(current).hexdigest() != read_as):
+            raise LutError("the config changed on disk since lutplug read it (someone else saved "
+                           "it meanwhile); nothing was written: run the command again", out)
+        backup = None
+        try:
+            if current is not None:
+                backup = backup_path(out)
+                atomic_write(backup, current)
+            atomic_write(out, text)
+        except OSError as exc:
+            raise LutError(f"cannot write the config ({exc.strerror}); it was left as it was",
+                           out) from None
+    return backup
+
+
 def add_grade(config: PathLike, grade, name: str, *, output: Optional[PathLike] = None,
               kind: str = "look", process_space: Optional[str] = None, size: int = DEFAULT_SIZE,
               replace: bool = False, lut_dir: Optional[PathLike] = None,
@@ -509,16 +568,16 @@ def add_grade(config: PathLike, grade, name: str, *, output: Optional[PathLike] 
             raise LutError(f"cannot create the folder ({exc.strerror})", out.parent) from None
     _probe_writable(out.parent)
     label = grade_label(nlut, Path(grade).stem if isinstance(grade, (str, os.PathLike)) else name)
+    # what the config was when read: it is replaced only if it still is (no one else's edit lost)
+    read_as = None if builtin or out.resolve() != Path(config).resolve() else \
+        hashlib.sha256(text.encode("utf-8")).hexdigest()
     plan = plan_edit(text, where, base_dir, out, nlut, name, kind, process_space, size, replace,
                      lut_dir, description, label)
-    backup = None
     try:
-        if out.exists():
-            backup = backup_path(out)
-            atomic_write(backup, out.read_bytes())
-        atomic_write(out, plan.text)
-    except OSError as exc:
-        raise LutError(f"cannot write the config ({exc.strerror}); it was left as it was", out) from None
+        backup = write_config(out, plan.text, read_as)
+    except BaseException:
+        _remove_new_files(plan.cube if plan.cube_written else None, plan.created_dir)
+        raise
     return AddResult(out, kind, name, plan.process_space, plan.origin, plan.cube, plan.cube_src,
                      plan.cube_written, size, backup, plan.replaced, where, plan.search_path_added,
                      plan.max_abs, plan.notes)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import collections
 import copy
 import os
+import secrets
 from pathlib import Path
 from typing import Sequence, Tuple, Union
 
@@ -91,7 +92,8 @@ def write_cube(nlut, size: int, folder: PathLike) -> Tuple[Path, bool]:
                     "(tetrahedral); named by content hash: do not edit"]
     for ext, fmt in ((".cube", "cube"), (".clf", "clf")):
         path = folder / (stem + ext)
-        tmp = folder / f".{stem}{ext}.candidate"
+        tmp = folder / f".{stem}{ext}.{os.getpid()}-{secrets.token_hex(4)}.candidate"  # unique:
+        # concurrent adds of one grade each write their own candidate
         try:
             write_lut(lut, tmp, fmt)
         except LutError as exc:

@@ -17,7 +17,7 @@ import collections
 import hashlib
 import threading
 from pathlib import Path
-from typing import Optional, Sequence, Union
+from typing import Optional, Union
 
 import numpy as np
 import PyOpenColorIO as _ocio
@@ -75,16 +75,21 @@ class NlutIOProxy(_ocio.PyConfigIOProxy):
     ``config``: a .ocio path, or the config's text (then ``root`` is the folder its relative
     search paths start from; default: the current folder), or None when the proxy is only given
     to an existing config with ``Config.setConfigIOProxy``. ``size``: cube size each grade is
-    baked to. ``trusted_keys`` / ``require_signature``: refuse .nlut files that are not signed
-    by one of these Ed25519 public keys (a tampered file is always refused).
+    baked to. ``trusted_keys``: a trust store (:mod:`lutplug.codec.trust`) or Ed25519 public
+    keys; .nlut files not signed by one of them are refused, and unsigned ones too when the
+    store or ``require_signature`` says so. Default (None): the store in ``$LUTPLUG_TRUST``, if
+    any. A tampered, stripped or re-signed file is always refused.
     """
 
     def __init__(self, config: Union[PathLike, str, None] = None, *, root: Optional[PathLike] = None,
-                 size: int = DEFAULT_SIZE, trusted_keys: Sequence = (), require_signature: bool = False,
+                 size: int = DEFAULT_SIZE, trusted_keys=None, require_signature: bool = False,
                  cache_entries: int = 2):
+        from lutplug.codec import trust
+
         super().__init__()
         self.size = check_size(size)
-        self.trusted_keys = tuple(trusted_keys)
+        self.trusted_keys = trust.as_store(trust.from_env() if trusted_keys is None else trusted_keys,
+                                           require_signature) or ()
         self.require_signature = require_signature
         self._text: Optional[str] = None
         self._config_path: Optional[Path] = None

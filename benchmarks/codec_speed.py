@@ -1,0 +1,107 @@
+"""Decode, bake and evaluation speed of .nlut files, side by side in one run.
+
+    .venv/bin/python benchmarks/codec_speed.py [NLUT ...] [--dir benchmarks/results/nlut]
+                                               [--out benchmarks/results] [--repeat 7] [--gpu]
+
+For every .nlut (default: the ones benchmarks/frontier.py wrote): decode (bytes -> NeuralLUT),
+bake to 65³ with the lattice evaluator (``NeuralLUT.bake``, 1 and 2 threads) and with the plain
+per-point numpy forward over the same nodes, and one 3840×2160 frame through the torch evaluator
+(CPU; with ``--gpu`` and CUDA present also fp16 on the GPU, synchronised). Medians of
+interleaved runs (a noisy machine hits all alike); the 1-minute load average is recorded.
+Writes codec_speed.json and codec_speed.md.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "benchmarks"))
+
+from speed import interleaved  # noqa: E402
+
+from lutplug.codec.model import forward_numpy, forward_numpy_lattice  # noqa: E402
+from lutplug.codec.nlut import from_bytes  # noqa: E402
+from lutplug.core.lut import lattice  # noqa: E402
+
+
+def measure(path: Path, repeat: int, gpu: bool) -> dict:
+    data = path.read_bytes()
+    n = from_bytes(data, path.name)
+    nodes = lattice(65)
+    fns = {
+        "decode": lambda: from_bytes(data, path.name),
+        "bake65_lattice_2threads": lambda: forward_numpy_lattice(n.params, n.config, 65, workers=2),
+        "bake65_lattice_1thread": lambda: forward_numpy_lattice(n.params, n.config, 65, workers=1),
+        "bake65_per_point": lambda: forward_numpy(n.params, n.config, nodes),
+    }
+    row = {"file": path.name, "bytes": len(data), "hidden": n.config["hidden"]}
+    row.update({k + "_ms": v * 1000 for k, v in interleaved(fns, repeat).items()})
+    try:
+        import torch
+
+        from lutplug.codec.torch_eval import TorchEvaluator
+    except ImportError:
+        return row
+    ev = TorchEvaluator(n)
+    frame = torch.rand(3840 * 2160, 3, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        row["torch_cpu_4k_ms"] = interleaved({"f": lambda: ev(frame)}, max(3, repeat // 2))["f"] * 1000
+        if gpu and torch.cuda.is_available():
+            f16 = frame.to("cuda", torch.float16)
+
+            def run_gpu():
+                ev(f16)
+                torch.cuda.synchronize()
+
+            row["torch_gpu_fp16_4k_ms"] = interleaved({"f": run_gpu}, 20)["f"] * 1000
+            row["gpu"] = torch.cuda.get_device_name()
+    return row
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("files", nargs="*", type=Path)
+    ap.add_argument("--dir", type=Path, default=REPO / "benchmarks" / "results" / "nlut")
+    ap.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results")
+    ap.add_argument("--repeat", type=int, default=7)
+    ap.add_argument("--gpu", action="store_true")
+    args = ap.parse_args()
+    files = args.files or sorted(args.dir.glob("*.nlut"))
+    load0 = os.getloadavg()[0]
+    rows = []
+    for path in files:
+        rows.append(measure(path, args.repeat, args.gpu))
+        r = rows[-1]
+        print(f"{path.name:50s} {r['bytes']:6d} B {str(r['hidden']):10s} decode {r['decode_ms']:.2f} ms  bake65 "
+              f"{r['bake65_lattice_2threads_ms']:.1f} ms (1 thread {r['bake65_lattice_1thread_ms']:.1f}, per-point "
+              f"{r['bake65_per_point_ms']:.1f})  4K torch CPU {r.get('torch_cpu_4k_ms', float('nan')):.0f} ms",
+              flush=True)
+    keys = [k for k in rows[0] if k.endswith("_ms")] if rows else []
+    summary = {k: statistics.median(r[k] for r in rows if k in r) for k in keys}
+    doc = {"machine": platform.platform(), "cpus": os.cpu_count(), "load_avg_1min": [load0, os.getloadavg()[0]],
+           "files": len(rows), "median": summary, "rows": rows}
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "codec_speed.json").write_text(json.dumps(doc, indent=2))
+    lines = [f"# .nlut speed ({len(rows)} files, {os.cpu_count()} CPUs, load avg {load0:.1f} -> "
+             f"{os.getloadavg()[0]:.1f})", "", "Medians over files (ms): " +
+             ", ".join(f"{k[:-3]} {v:.1f}" for k, v in summary.items()), "",
+             "| file | bytes | hidden | decode ms | bake 65³ ms (2 threads) | 1 thread | per-point forward | "
+             "4K frame torch CPU ms |", "|---|---:|---|---:|---:|---:|---:|---:|"]
+    for r in rows:
+        lines.append(f"| {r['file']} | {r['bytes']} | {r['hidden']} | {r['decode_ms']:.2f} | "
+                     f"{r['bake65_lattice_2threads_ms']:.1f} | {r['bake65_lattice_1thread_ms']:.1f} | "
+                     f"{r['bake65_per_point_ms']:.1f} | {r.get('torch_cpu_4k_ms', float('nan')):.0f} |")
+    (args.out / "codec_speed.md").write_text("\n".join(lines) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -2,7 +2,7 @@
 
 Usage::
 
-    sudo .venv/bin/python benchmarks/gimp_speed.py [--out DIR] [--repeat 3] [--size 4000x3000]
+    sudo .venv/bin/python benchmarks/gimp_speed.py [--out DIR] [--work DIR] [--repeat 3] [--size 4000x3000]
                                                    [--lut FILE.cube] [--mlp]
 
 Installs the filter with ``lutplug gimp install`` into a scratch profile, builds 12-megapixel
@@ -81,7 +81,10 @@ def host_reference(lut_path: Path, img: np.ndarray, noise: np.ndarray) -> dict:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--out", type=Path, default=Path("/tmp/gimp-speed"))
+    ap.add_argument("--out", type=Path, default=Path("/tmp/gimp-speed"),
+                    help="where gimp_speed.json/.md go (nothing else there is touched)")
+    ap.add_argument("--work", type=Path, default=Path("/tmp/gimp-speed-work"),
+                    help="scratch folder (profile, images, GIMP log); emptied first")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--size", default="4000x3000")
     ap.add_argument("--lut", type=Path, default=None, help="a .cube (default: a real 33^3 look)")
@@ -92,10 +95,11 @@ def main(argv=None) -> int:
                          "with other jobs, approximates having the CPUs to oneself")
     args = ap.parse_args(argv)
     w, h = (int(v) for v in args.size.lower().split("x"))
-    out = args.out
-    if out.exists():
-        shutil.rmtree(out)
-    data = out / "data"
+    out, work = args.out, args.work
+    if work.exists():
+        shutil.rmtree(work)
+    out.mkdir(parents=True, exist_ok=True)
+    data = work / "data"
     data.mkdir(parents=True)
 
     try:
@@ -104,7 +108,7 @@ def main(argv=None) -> int:
     except harness.Unavailable as exc:
         print(f"cannot run GIMP here: {exc}", file=sys.stderr)
         return 2
-    plugin = harness.install_plugin(out / "profile")
+    plugin = harness.install_plugin(work / "profile")
 
     from lutplug import LUT3D, write_lut
     from tests.helpers import random_table
@@ -146,16 +150,16 @@ def main(argv=None) -> int:
     if args.nice:
         os.nice(args.nice)   # inherited by GIMP and its plug-ins
     t0 = time.perf_counter()
-    proc = harness.run_batch(plugin, REPO / "tests" / "gimp" / "run_cases.py", data, out / "out",
+    proc = harness.run_batch(plugin, REPO / "tests" / "gimp" / "run_cases.py", data, work / "out",
                              env=["LUTPLUG_GIMP_TIMING=1"], timeout=1800)
     took = time.perf_counter() - t0
     load_after = os.getloadavg()
     log = proc.stdout + proc.stderr
-    (out / "gimp.log").write_text(log)
+    (work / "gimp.log").write_text(log)
     if proc.returncode != 0:
         print(log[-4000:], file=sys.stderr)
         return 1
-    results = json.loads((out / "out" / "results.json").read_text())["cases"]
+    results = json.loads((work / "out" / "results.json").read_text())["cases"]
     phases = re.findall(r"\[lutplug-apply\]\s+([\d.]+) s\s+layer0: .*?read ([\d.]+) s, waited for "
                         r"compute ([\d.]+) s, write ([\d.]+) s, flush ([\d.]+) s, merge ([\d.]+) s", log)
     starts = [float(m) for m in re.findall(r"\[lutplug-apply\]\s+([\d.]+) s\s+run\(\) entered", log)]
@@ -178,7 +182,7 @@ def main(argv=None) -> int:
                                              map(float, ph[-1][1:]))) if ph[-1] else None,
                      "startup_to_run_s": st[-1]})
     host = host_reference(lut, img, noise)
-    report = {"gimp": results and json.loads((out / "out" / "results.json").read_text())["gimp"],
+    report = {"gimp": results and json.loads((work / "out" / "results.json").read_text())["gimp"],
               "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
                           "load_avg_before": load_before, "load_avg_after": load_after},
               "lut": lut.name, "size": [w, h], "repeat": args.repeat, "gimp_run_s": took,

@@ -20,10 +20,22 @@ from lutplug.errors import LutError
 EXIT_FAILURE, EXIT_BAD_INPUT = 1, 2
 
 
+def _thread_only_progress_lock() -> None:
+    """Give tqdm a plain thread lock: its default also takes a cross-process semaphore, which a
+    process killed while drawing a bar (a worker, a SIGKILLed child) leaves held for good,
+    freezing every later progress bar of the processes sharing it."""
+    import threading
+
+    from tqdm import tqdm
+
+    tqdm.set_lock(threading.RLock())
+
+
 class _Group(click.Group):
     """Turns LutError into a one-line message and exit code 2, other errors into exit 1."""
 
     def invoke(self, ctx):
+        _thread_only_progress_lock()
         try:
             return super().invoke(ctx)
         except LutError as exc:

@@ -339,10 +339,14 @@ def plan_edit(base_text: str, base_where: str, base_dir: Optional[Path], out: Pa
     if not folder.exists():
         try:
             folder.mkdir(parents=True)
+            created_dir = folder
+        except FileExistsError:
+            if not folder.is_dir():  # another process may have just made it: that one is fine
+                raise LutError("cannot create the cube folder (a file has its name); nothing was "
+                               "changed", folder) from None
         except OSError as exc:
             raise LutError(f"cannot create the cube folder ({exc.strerror}); nothing was changed",
                            folder) from None
-        created_dir = folder
     cube, written = None, False
     try:
         cube, written = write_cube(nlut, size, folder)

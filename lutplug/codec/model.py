@@ -117,6 +117,18 @@ def _act_np(name, z):
     raise ValueError(name)
 
 
+def _hidden_to_output(p, h: np.ndarray, L: int, act: str) -> np.ndarray:
+    """From the first hidden layer's activations (M, w) through the later layers to the
+    network's output before skip and output curves, float32 (M, 3)."""
+    for i in range(1, L):
+        h = h @ p[f"W{i}"].T
+        h += p[f"b{i}"]
+        h = _act_np(act, h)
+    y = h @ p[f"W{L}"].T
+    y += p[f"b{L}"]
+    return y
+
+
 def _forward_numpy_chunk(p, config, x, L, act, skip):
     if config.get("in_curve", 0):
         x = x + _pwl_np(p["cin"], x)
@@ -141,13 +153,7 @@ def _forward_numpy_chunk(p, config, x, L, act, skip):
         if config.get("minmax", False):
             cols[1:1] = [x.max(axis=1, keepdims=True), x.min(axis=1, keepdims=True)]
         h = np.concatenate(cols, axis=1) @ p["_W0c"]
-    h = _act_np(act, h)
-    for i in range(1, L):
-        h = h @ p[f"W{i}"].T
-        h += p[f"b{i}"]
-        h = _act_np(act, h)
-    y = h @ p[f"W{L}"].T
-    y += p[f"b{L}"]
+    y = _hidden_to_output(p, _act_np(act, h), L, act)
     if skip == "identity":
         y += x
     elif skip == "linear":
@@ -222,13 +228,7 @@ def forward_numpy_lattice(params, config: dict, size: int, workers: int = 1) -> 
 
     def slab(b: int) -> None:
         h = pre[0][None, :, :] + (pre[1] + pre[2][b])[:, None, :]  # (g, r, w)
-        h = _act_np(act, h.reshape(size * size, -1))
-        for i in range(1, L):
-            h = h @ p[f"W{i}"].T
-            h += p[f"b{i}"]
-            h = _act_np(act, h)
-        y = h @ p[f"W{L}"].T
-        y += p[f"b{L}"]
+        y = _hidden_to_output(p, _act_np(act, h.reshape(size * size, -1)), L, act)
         if skip != "none":
             y += (lin[0][None, :, :] + (lin[1] + lin[2][b])[:, None, :]).reshape(-1, 3)
         if config.get("out_curve", 0):

@@ -65,7 +65,7 @@ FLOAT32_33_BYTES = 33 ** 3 * 3 * 4  # a float32 33³ cube, the usual uncompresse
 
 
 def _describe_nlut(path: Path) -> dict:
-    from lutplug.codec.model import n_params
+    from lutplug.codec.model import describe, n_params
     from lutplug.codec.nlut import load_nlut
 
     n = load_nlut(path)
@@ -75,6 +75,7 @@ def _describe_nlut(path: Path) -> dict:
     out = {"file": str(path), "format": "nlut", "bytes": size, "sha256": _sha256(path),
            "content_hash": n.content_hash, "signature": n.signature.state,
            "key_id": n.signature.key_id, "title": n.title, "parameters": n_params(n.config),
+           "network": describe(n.config),
            "domain_min": n.domain_min.tolist(), "domain_max": n.domain_max.tolist(),
            "shaper": None if n.shaper is None else {"size": n.shaper.size,
                                                     "domain_min": n.shaper.domain_min.tolist(),
@@ -144,7 +145,8 @@ def _print_nlut_info(d: dict) -> None:
     ratios = f"{d['ratio_vs_float32_33']}:1 vs a float32 33^3"
     if "ratio_vs_source" in d:
         ratios = f"{d['ratio_vs_source']}:1 vs its source, " + ratios
-    click.echo(f"  format     nlut, {d['bytes']} bytes ({ratios}), {d['parameters']} parameters")
+    click.echo(f"  format     nlut, {d['bytes']} bytes ({ratios})")
+    click.echo(f"  network    {d['network']}")
     key = f" (key {d['key_id']})" if d["key_id"] else ""
     click.echo(f"  signature  {d['signature']}{key}")
     click.echo(f"  domain     {_fmt3(d['domain_min'])} .. {_fmt3(d['domain_max'])}")

@@ -11,13 +11,22 @@ from lutplug.core.lut import LUT1D
 
 def random_nlut(seed: int = 0, shaper: bool = False, act: str = "silu", skip: str = "linear",
                 fourier: int = 2, hidden=(12, 12), curves: int = 8, center: bool = False,
-                minmax: bool = False) -> NeuralLUT:
+                minmax: bool = False, fixes: int = 0, fix_grid: int = 9) -> NeuralLUT:
+    """A random network; ``fixes`` > 0 adds that many random node corrections on a
+    ``fix_grid``³ lattice (some nodes on the lattice's faces, one listed twice)."""
     cfg = model.make_config(hidden=hidden, act=act, in_curve=curves, out_curve=curves,
                             fourier=fourier, skip=skip, center=center, minmax=minmax)
     rng = np.random.default_rng(seed)
     params = {k: (v + rng.normal(0, 0.1, v.shape)).astype(np.float32)
               for k, v in model.init_params(cfg, seed).items()}
     stored = quantize_params(params, {k: {"bits": 8, "mode": "row"} for k in params if k.startswith("W")})
+    if fixes:
+        nodes = rng.integers(0, fix_grid, (fixes, 3))
+        nodes[0] = [0, fix_grid - 1, 0]
+        nodes[-1] = nodes[1]
+        deltas = rng.integers(-127, 128, (fixes, 3))
+        cfg["fix"] = {"grid": fix_grid, "count": fixes, "scale": 0.002}
+        stored["fix"] = np.concatenate([nodes, deltas], 1).astype(np.int8)
     sh = LUT1D(np.linspace(0, 1, 32) ** 0.5 * 2.0, -0.1, 3.0) if shaper else None
     dmax = [2.0, 2.0, 2.0] if shaper else [1.0, 1.0, 1.0]
     return NeuralLUT(cfg, stored, [0, 0, 0], dmax, sh,

@@ -9,7 +9,8 @@ torch = pytest.importorskip("torch")
 
 CASES = [dict(seed=1), dict(seed=2, shaper=True), dict(seed=3, act="relu", skip="identity", center=True),
          dict(seed=4, act="sin", fourier=0, curves=0, skip="none"),
-         dict(seed=5, act="tanh", hidden=(8, 8, 8)), dict(seed=6, minmax=True, center=True, fourier=1)]
+         dict(seed=5, act="tanh", hidden=(8, 8, 8)), dict(seed=6, minmax=True, center=True, fourier=1),
+         dict(seed=7, act="relu", fourier=0, center=True, hidden=(16,), shaper=True, fixes=12)]
 
 
 def _inputs(n, count=4096, seed=0):
@@ -95,7 +96,7 @@ def test_onnx_export_runs_in_onnxruntime(tmp_path):
     pytest.importorskip("onnx")
     from lutplug.codec.onnx_export import export_onnx
 
-    n = random_nlut(8, shaper=True)
+    n = random_nlut(8, shaper=True, fixes=5)
     path = tmp_path / "n.onnx"
     export_onnx(n, path)
     sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])

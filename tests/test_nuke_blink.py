@@ -26,6 +26,7 @@ CASES = [
     dict(seed=6, act="silu", fourier=0, center=True, hidden=(16,)),  # centring folded without features
     dict(seed=7, act="tanh", fourier=3, curves=5, shaper=True, skip="identity"),
     dict(seed=8, act="relu", fourier=1, curves=2, hidden=(4, 24), skip="linear", center=True),
+    dict(seed=10, act="relu", fourier=0, center=True, hidden=(16,), shaper=True, fixes=12),  # node corrections
 ]
 
 
@@ -69,6 +70,7 @@ def test_every_config_option_is_covered():
     assert {bool(n.config["in_curve"]) for n in nets} == {True, False}
     assert {bool(n.config["out_curve"]) for n in nets} == {True, False}
     assert {n.shaper is not None for n in nets} == {True, False}
+    assert {"fix" in n.config for n in nets} == {True, False}
     assert {any(k.endswith(".q") for k in n.params) for n in nets} == {True, False}
 
 

@@ -35,7 +35,7 @@ _SKIPS = ("identity", "linear", "none")
 #: Every config key this generator implements (a network using anything else is refused rather
 #: than silently evaluated wrong).
 _KNOWN = {"format", "version", "in_curve", "fourier", "center", "hidden", "act", "skip", "out_curve",
-          "quant"}
+          "quant", "fix"}
 
 
 def _f(v) -> str:
@@ -138,6 +138,7 @@ def kernel_source(nlut: NeuralLUT, name: str = KERNEL_NAME) -> str:
         b += [f"    x{c} = (x{c} - {_f(dmin[c])}) * {_f(dscale[c])};",
               f"    x{c} = x{c} > 0.0f ? (x{c} < 1.0f ? x{c} : 1.0f) : 0.0f;"]
 
+    b += [f"    float u{c} = x{c};" for c in range(3)]
     if cfg.get("in_curve", 0):
         w.pwl("lp_cin", w.array("CIN", p["cin"]), int(cfg["in_curve"]))
         b.append("    // per-channel input curves (residual)")
@@ -185,6 +186,20 @@ def kernel_source(nlut: NeuralLUT, name: str = KERNEL_NAME) -> str:
         b.append("    // per-channel output curves (residual, read at the clamped output)")
         b += [f"    float z{c} = lp_cout({c}, y{c});" for c in range(3)]
         b += [f"    y{c} = y{c} + z{c};" for c in range(3)]
+
+    if "fix" in cfg:
+        rows = p["fix"].reshape(-1, 6).copy()
+        rows[:, 3:] *= np.float32(cfg["fix"]["scale"])
+        fx = w.array("FIX", rows)
+        top = _f(cfg["fix"]["grid"] - 1)
+        b += ["    // node corrections: Kuhn-hat-weighted sum over the corrected lattice nodes",
+              f"    for (int k = 0; k < {rows.shape[0]}; k++) {{"]
+        b += [f"      float v{c} = u{c} * {top} - {fx}[6 * k + {c}];" for c in range(3)]
+        b += ["      float hi = v0 > v1 ? v0 : v1;", "      hi = hi > v2 ? hi : v2;", "      hi = hi > 0.0f ? hi : 0.0f;",
+              "      float lo = v0 < v1 ? v0 : v1;", "      lo = lo < v2 ? lo : v2;", "      lo = lo < 0.0f ? lo : 0.0f;",
+              "      float wt = 1.0f - hi + lo;", "      wt = wt > 0.0f ? wt : 0.0f;"]
+        b += [f"      y{c} = y{c} + wt * {fx}[6 * k + {3 + c}];" for c in range(3)]
+        b.append("    }")
 
     b += ["    p.x = y0;", "    p.y = y1;", "    p.z = y2;", "    dst() = p;"]
 

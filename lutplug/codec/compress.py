@@ -110,6 +110,7 @@ def attempt_summary(info: dict) -> str:
     tried = f"  tried {info['hidden']}" + (f" (draw {info['variant'] + 1})" if info.get("variant") else "")
     if info.get("aborted"):
         return f"{tried}: abandoned early (far from the target)"
-    return (f"{tried}: {info['stored_bytes']} B of weights, ΔE00 mean "
+    fixes = f" incl. {info['fixes']} node corrections" if info.get("fixes") else ""
+    return (f"{tried}: {info['stored_bytes']} B of weights{fixes}, ΔE00 mean "
             f"{info['de_mean']:.3f} p99 {info['de_p99']:.2f} max {info['de_max']:.2f}, PSNR "
             f"{info['psnr']:.1f} dB -> {'meets' if info['meets'] else 'misses'} the target")

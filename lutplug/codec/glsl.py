@@ -86,7 +86,8 @@ def function_source(nlut: NeuralLUT, prefix: str = "LP_", language: str = "glsl"
                  f"    x = {V}(lp_shaper(0, x.r), lp_shaper(1, x.g), lp_shaper(2, x.b));"]
     lo, hi = ("0.0", "1.0") if lang == "glsl" else (f"{V}(0.0, 0.0, 0.0)", f"{V}(1.0, 1.0, 1.0)")
     body += [f"    x = clamp((x - {_vec3(nlut.domain_min, lang)}) * "
-             f"{_vec3(1.0 / (nlut.domain_max - nlut.domain_min), lang)}, {lo}, {hi});"]
+             f"{_vec3(1.0 / (nlut.domain_max - nlut.domain_min), lang)}, {lo}, {hi});",
+             f"    {V} u = x;"]
     if cfg.get("in_curve", 0):
         decl.append(_array(prefix + "CIN", p["cin"], lang))
         decl.append(_pwl_fn("lp_cin", prefix + "CIN", cfg["in_curve"]))
@@ -134,6 +135,16 @@ def function_source(nlut: NeuralLUT, prefix: str = "LP_", language: str = "glsl"
         decl.append(_array(prefix + "COUT", p["cout"], lang))
         decl.append(_pwl_fn("lp_cout", prefix + "COUT", cfg["out_curve"]))
         body.append(f"    y += {V}(lp_cout(0, y.r), lp_cout(1, y.g), lp_cout(2, y.b));")
+    if "fix" in cfg:  # node corrections: Kuhn-hat-weighted sum over the corrected lattice nodes
+        rows = p["fix"].reshape(-1, 6).copy()
+        rows[:, 3:] *= np.float32(cfg["fix"]["scale"])
+        decl.append(_array(prefix + "FIX", rows, lang))
+        F = prefix + "FIX"
+        body += [f"    for (int k = 0; k < {rows.shape[0]}; k++) {{",
+                 f"        {V} v = u * {_f(cfg['fix']['grid'] - 1)} - {V}({F}[6 * k], {F}[6 * k + 1], {F}[6 * k + 2]);",
+                 "        float w = 1.0 - max(max(max(v.x, v.y), v.z), 0.0) + min(min(min(v.x, v.y), v.z), 0.0);",
+                 f"        y += max(w, 0.0) * {V}({F}[6 * k + 3], {F}[6 * k + 4], {F}[6 * k + 5]);",
+                 "    }"]
     body += ["    return y;", "}"]
     return "\n".join(decl + [""] + body) + "\n"
 

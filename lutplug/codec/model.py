@@ -10,6 +10,7 @@ Network (every stage optional, driven by ``config``)::
     h = act(W_i h + b_i) for each hidden layer           # MLP
     y = A x + c + W_o h + b_o            # skip: "identity" (A=I, c=0), "linear" (A, c learned) or "none"
     y = y + C_out(clamp(y, 0, 1))        # per-channel output curves (residual, PWL)
+    y = y + sum_k hat_k(u) * d_k         # optional node corrections (below)
 
 ``config`` (JSON-able)::
 
@@ -22,8 +23,16 @@ Network (every stage optional, driven by ``config``)::
      "act": "relu" | "silu" | "tanh" | "sin",
      "skip": "identity" | "linear" | "none",   # "linear": params "A" (3,3), "c" (3,)
      "out_curve": K_out,         # 0 = none; params "cout" (3, K_out)
-     "quant": {name: {"bits": b, "mode": "tensor"|"row"}}   # informational
+     "quant": {name: {"bits": b, "mode": "tensor"|"row"}},  # informational
+     "fix": {"grid": N, "scale": s}   # optional node corrections; param "fix" int8 (K, 6)
     }
+
+Node corrections ("fix"): K rows ``(r, g, b, dr, dg, db)`` of int8 — a node of the N³ lattice
+over [0,1]³ (0 <= r,g,b <= N-1) and its correction ``d = (dr, dg, db) * s``, added with the weight
+``hat_k(u) = max(0, 1 - max(0, v) + min(0, v))``, ``v = u (N-1) - node`` (max/min over the three
+components) of the clamped input ``u``: a sparse residual lattice at the source table's grid,
+interpolated tetrahedrally (the Kuhn triangulation's hat, :func:`kuhn_hat`) — exact at the
+corrected nodes, 0 from their neighbours on. Rows add up (a node listed twice gets both).
 
 ``params`` may be float arrays keyed by name, or the stored form (``name.q`` int8 + ``name.s``
 float16 scales, see :mod:`lutplug.codec.quantize`); both forward functions accept either.
@@ -39,7 +48,8 @@ but the value is added to the unclamped y.
 
 What fit() currently produces: act "relu", in_curve 8, out_curve 8, skip "linear", center true,
 fourier 0, minmax false, hidden = one or two layers (see train.LADDER); all tensors int8 with a
-float16 scale per tensor (curves: one scale per channel row).
+float16 scale per tensor (curves: one scale per channel row); node corrections when the network
+alone narrowly misses its target, or at every node of a table of at most 6³ (train.add_fixes).
 """
 from __future__ import annotations
 
@@ -76,11 +86,23 @@ def param_shapes(config: dict) -> Dict[str, tuple]:
         shapes["c"] = (3,)
     if config.get("out_curve", 0):
         shapes["cout"] = (3, config["out_curve"])
+    if "fix" in config:
+        shapes["fix"] = (int(config["fix"]["count"]), 6)
     return shapes
 
 
 def n_params(config: dict) -> int:
     return int(sum(int(np.prod(s)) for s in param_shapes(config).values()))
+
+
+def describe(config: dict) -> str:
+    """One line naming the network, e.g. ``[96] relu, skip linear, 747 parameters + 64 node
+    corrections (16³ grid)`` — what every host's info panel shows."""
+    fix = config.get("fix")
+    plain = {k: v for k, v in config.items() if k != "fix"}
+    text = (f"{config.get('hidden')} {config.get('act')}, skip {config.get('skip', 'identity')}, "
+            f"{n_params(plain):,} parameters")
+    return text + (f" + {fix['count']} node corrections ({fix['grid']}³ grid)" if fix else "")
 
 
 # ----------------------------------------------------------------------------- numpy twin
@@ -130,6 +152,7 @@ def _hidden_to_output(p, h: np.ndarray, L: int, act: str) -> np.ndarray:
 
 
 def _forward_numpy_chunk(p, config, x, L, act, skip):
+    x0 = x
     if config.get("in_curve", 0):
         x = x + _pwl_np(p["cin"], x)
     F = config.get("fourier", 0)
@@ -161,7 +184,63 @@ def _forward_numpy_chunk(p, config, x, L, act, skip):
         y += p["c"]
     if config.get("out_curve", 0):
         y = y + _pwl_np(p["cout"], y)
+    if "fix" in config:
+        _add_fix_np(p, config, x0, y)
     return y
+
+
+def _fix_rows(p, config) -> tuple:
+    """(nodes int64 (K, 3) r,g,b; corrections float32 (K, 3)) of the "fix" tensor."""
+    fix = np.asarray(p["fix"], np.float32).reshape(-1, 6)
+    return fix[:, :3].astype(np.int64), fix[:, 3:] * np.float32(config["fix"]["scale"])
+
+
+def _fix_tables(p, config) -> tuple:
+    """The corrections as a dense N³ lattice float32 (N, N, N, 3) ``[b, g, r]`` plus a bool
+    (N-1)³ mask of the cells that touch a corrected node (cached in ``p``)."""
+    if "_fix_dense" not in p:
+        n = int(config["fix"]["grid"])
+        nodes, d = _fix_rows(p, config)
+        dense = np.zeros((n, n, n, 3), np.float32)
+        np.add.at(dense, (nodes[:, 2], nodes[:, 1], nodes[:, 0]), d)
+        cells = np.zeros((n - 1,) * 3, bool)
+        for off in np.ndindex(2, 2, 2):  # the up-to-8 cells with the node as a corner
+            c = nodes - np.asarray(off)
+            ok = np.all((c >= 0) & (c <= n - 2), axis=1)
+            cells[c[ok, 2], c[ok, 1], c[ok, 0]] = True
+        p["_fix_dense"], p["_fix_cells"] = dense, cells
+    return p["_fix_dense"], p["_fix_cells"]
+
+
+def _add_fix_np(p, config, u: np.ndarray, y: np.ndarray) -> None:
+    """Add the node corrections at clamped inputs ``u`` (M, 3) to ``y`` (M, 3) in place."""
+    dense, cells = _fix_tables(p, config)
+    n = dense.shape[0]
+    t = u * np.float32(n - 1)
+    i0 = np.minimum(t.astype(np.int32), n - 2)
+    hit = np.flatnonzero(cells[i0[:, 2], i0[:, 1], i0[:, 0]])
+    if not hit.size:
+        return
+    i0, f = i0[hit], t[hit] - i0[hit]
+    acc = np.zeros((hit.size, 3), np.float32)
+    for ob, og, orr in np.ndindex(2, 2, 2):
+        w = kuhn_hat(f - np.array([orr, og, ob], np.float32))
+        acc += w[:, None] * dense[i0[:, 2] + ob, i0[:, 1] + og, i0[:, 0] + orr]
+    y[hit] += acc
+
+
+def kuhn_hat(v):
+    """Weight of a lattice node at offset ``v`` (..., 3) from it, in cells: the piecewise-linear
+    "hat" of the Kuhn triangulation (tetrahedra along each cell's main diagonal, the ones
+    tetrahedral LUT interpolation uses) — ``max(0, 1 - max(0, v) + min(0, v))`` over the components.
+    Numpy or torch arrays."""
+    if isinstance(v, np.ndarray):
+        top = np.maximum(v.max(axis=-1), 0)
+        low = np.minimum(v.min(axis=-1), 0)
+        return np.maximum(1 - top + low, 0)
+    import torch
+
+    return torch.clamp(1 - torch.clamp(v.amax(dim=-1), min=0) + torch.clamp(v.amin(dim=-1), max=0), min=0)
 
 
 def forward_numpy(params, config: dict, u: np.ndarray, chunk: int = 8192) -> np.ndarray:
@@ -241,6 +320,10 @@ def forward_numpy_lattice(params, config: dict, size: int, workers: int = 1) -> 
     else:
         with ThreadPoolExecutor(workers) as pool:
             list(pool.map(slab, range(size)))
+    if "fix" in config:
+        from lutplug.core.lut import lattice
+
+        _add_fix_np(p, config, lattice(size), out.reshape(-1, 3))
     return out
 
 
@@ -294,7 +377,7 @@ def forward(params, config: dict, u):
     import torch
 
     p = _torch_params(params, u)
-    x = torch.clamp(u.reshape(-1, 3), 0.0, 1.0)
+    x = x0 = torch.clamp(u.reshape(-1, 3), 0.0, 1.0)
     if config.get("in_curve", 0):
         x = x + _pwl_t(p["cin"], x)
     F = config.get("fourier", 0)
@@ -324,7 +407,31 @@ def forward(params, config: dict, u):
         y = y + x @ p["A"].T + p["c"]
     if config.get("out_curve", 0):
         y = y + _pwl_t(p["cout"], y)
+    if "fix" in config:
+        y = y + _fix_t(p["fix"], config["fix"], x0)
     return y
+
+
+def _fix_t(fix, spec: dict, u):
+    """Node corrections (see the module docstring) at clamped inputs ``u`` (M, 3), torch: the
+    corrections scattered into a dense N³ lattice, interpolated tetrahedrally (8 gathers)."""
+    import torch
+
+    n = int(spec["grid"])
+    nodes = torch.round(fix[:, :3]).long()
+    flat = (nodes[:, 2] * n + nodes[:, 1]) * n + nodes[:, 0]
+    dense = torch.zeros(n ** 3, 3, dtype=u.dtype, device=u.device).index_add(
+        0, flat, fix[:, 3:] * float(spec["scale"]))
+    t = u * (n - 1)
+    i0 = torch.clamp(torch.floor(t), max=n - 2)
+    f = t - i0
+    i0 = i0.long()
+    base = (i0[:, 2] * n + i0[:, 1]) * n + i0[:, 0]
+    acc = torch.zeros_like(u)
+    for ob, og, orr in ((b, g, r) for b in (0, 1) for g in (0, 1) for r in (0, 1)):
+        w = kuhn_hat(f - torch.tensor([orr, og, ob], dtype=f.dtype, device=f.device))
+        acc = acc + w[:, None] * dense[base + (ob * n + og) * n + orr]
+    return acc
 
 
 def init_params(config: dict, seed: int = 0) -> Dict[str, np.ndarray]:

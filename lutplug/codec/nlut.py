@@ -302,6 +302,10 @@ def _interpret(c: "container.Container", source: str, status: SignatureStatus) -
     dom = d["domain"]
     dmin, dmax = _floats3(dom[0], "domain", source), _floats3(dom[1], "domain", source)
     params = {k[len(_MODEL_PREFIX):]: v for k, v in c.tensors.items() if k.startswith(_MODEL_PREFIX)}
+    if "fix" in params:
+        nodes = params["fix"][:, :3]
+        if nodes.min() < 0 or nodes.max() >= d["model"]["fix"]["grid"]:
+            raise LutError("node corrections name nodes outside their grid", source)
     shaper = None
     if _SHAPER in c.tensors:
         sd = d["shaper_domain"]
@@ -366,7 +370,21 @@ def _check_layout(d: dict, specs: Dict[str, object], source: str) -> None:
 _LIMITS = {"in_curve": 4096, "out_curve": 4096, "fourier": 12}
 _CHOICES = {"act": ("relu", "silu", "tanh", "sin"), "skip": ("identity", "linear", "none")}
 _KNOWN_KEYS = {"format", "version", "in_curve", "out_curve", "fourier", "hidden", "act", "skip",
-               "center", "minmax", "quant"}
+               "center", "minmax", "quant", "fix"}
+#: Node corrections: largest grid (coordinates are int8) and row count accepted.
+MAX_FIX_GRID, MAX_FIX_ROWS = 128, 4096
+
+
+def _check_fix(fix) -> None:
+    if not isinstance(fix, dict) or set(fix) != {"grid", "count", "scale"}:
+        raise ValueError("fix must hold exactly grid, count and scale")
+    for key, top in (("grid", MAX_FIX_GRID), ("count", MAX_FIX_ROWS)):
+        v = fix[key]
+        if not isinstance(v, int) or isinstance(v, bool) or not (2 if key == "grid" else 1) <= v <= top:
+            raise ValueError(f"fix {key} = {v!r} is out of range")
+    scale = fix["scale"]
+    if not isinstance(scale, (int, float)) or isinstance(scale, bool) or not 0 < scale < 1e4:
+        raise ValueError(f"fix scale = {scale!r} must be a positive number")
 
 
 def _check_config(config: dict) -> None:
@@ -386,6 +404,8 @@ def _check_config(config: dict) -> None:
     for key in ("center", "minmax"):
         if not isinstance(config.get(key, False), bool):
             raise ValueError(f"{key} = {config.get(key)!r} must be true or false")
+    if "fix" in config:
+        _check_fix(config["fix"])
     unknown = set(config) - _KNOWN_KEYS
     if unknown:  # a newer writer's feature this reader would silently ignore: refuse
         raise ValueError(f"unknown network settings {sorted(unknown)}")
@@ -400,7 +420,12 @@ def _check_params(config: dict, params: Dict[str, object], source: str) -> None:
         expected = param_shapes(config)
         seen = set()
         for name, shape in expected.items():
-            if name in params:
+            if name == "fix":  # node corrections: plain int8 rows, never quantised
+                arr = params.get("fix")
+                if arr is None or arr.dtype != np.int8:
+                    raise ValueError("tensor fix must be int8")
+                seen.add(name)
+            elif name in params:
                 arr = params[name]
                 if arr.dtype.kind != "f":
                     raise ValueError(f"{name} must be float, got {arr.dtype}")

@@ -441,7 +441,7 @@ class Source:
         t = self.transform
         lines = []
         if self.kind == "nlut":
-            from lutplug.codec.model import n_params
+            from lutplug.codec.model import describe
 
             d = t.description
             prov = d.get("provenance", {}) or {}
@@ -456,8 +456,7 @@ class Source:
                 lines.append(f"made from: {prov['source']} ({prov.get('grid', '?')}^3) by lutplug "
                              f"{prov.get('lutplug', '?')} on {prov.get('created', '?')}")
             cfg = t.config
-            lines.append(f"network:   {cfg.get('hidden')} {cfg.get('act')}, "
-                         f"{n_params(cfg):,} parameters")
+            lines.append(f"network:   {describe(cfg)}")
             if q:
                 lines.append(f"quality:   ΔE00 mean {q.get('de_mean', '?')}  p99 {q.get('de_p99', '?')}  "
                              f"max {q.get('de_max', '?')}  PSNR {q.get('psnr', '?')} dB"

@@ -220,7 +220,7 @@ def info_text(transform, path: str, loaded: LoadedSource) -> str:
     size = os.path.getsize(path) if os.path.isfile(path) else 0
     name = os.path.basename(path)
     if loaded.kind == "nlut":
-        from lutplug.codec.model import n_params
+        from lutplug.codec.model import describe
 
         d = transform.description
         prov, q, cs = d.get("provenance", {}) or {}, d.get("quality", {}) or {}, d.get("colorspace", {}) or {}
@@ -234,8 +234,7 @@ def info_text(transform, path: str, loaded: LoadedSource) -> str:
                          f"{_bytes(prov.get('source_bytes') or 0)}{ratio})")
         if size:
             lines.append(f"ratio:      {_FLOAT32_33_BYTES / size:.0f}:1 vs a float32 33^3 cube")
-        lines.append(f"network:    {cfg['hidden']} {cfg.get('act')}, skip {cfg.get('skip', 'identity')}, "
-                     f"{n_params(cfg):,} parameters")
+        lines.append(f"network:    {describe(cfg)}")
         if q:
             lines.append(f"quality:    dE00 mean {q.get('de_mean', '?')}  p99 {q.get('de_p99', '?')}  "
                          f"max {q.get('de_max', '?')}  PSNR {q.get('psnr', '?')} dB"

@@ -49,7 +49,7 @@ but the value is added to the unclamped y.
 What fit() currently produces: act "relu", in_curve 8, out_curve 8, skip "linear", center true,
 fourier 0, minmax false, hidden = one or two layers (see train.LADDER); all tensors int8 with a
 float16 scale per tensor (curves: one scale per channel row); node corrections when the network
-alone narrowly misses its target, or at every node of a table of at most 6³ (train.add_fixes).
+alone narrowly misses its target, or at every node of a table of at most 5³ (train.add_fixes).
 """
 from __future__ import annotations
 

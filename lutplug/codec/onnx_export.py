@@ -22,7 +22,7 @@ def export_onnx(nlut: NeuralLUT, path: PathLike, opset: int = 18) -> None:
     with atomic_path(path) as tmp:
         try:
             program = torch.onnx.export(
-                _Module(), (example,), input_names=["rgb"], output_names=["graded"],
+                _Module().eval(), (example,), input_names=["rgb"], output_names=["graded"],
                 opset_version=opset, dynamic_shapes=({0: torch.export.Dim("pixels")},),
                 dynamo=True, verbose=False)
             program.save(str(tmp))

@@ -23,7 +23,7 @@ Recipe (see ``FIT_RECIPE``/``DEFAULT_RECIPE``/``LADDER``):
   (:func:`add_fixes`): the worst lattice nodes of the source grid corrected, tetrahedrally
   interpolated like the table itself, by least squares — what repairs the few sharp cells of a
   creative grade that no small MLP follows;
-* a table of at most 6³ nodes is first tried as the identity network plus a correction at every
+* a table of at most 5³ nodes is first tried as the identity network plus a correction at every
   node (:func:`lattice_only`), which needs no training.
 
 Quality (T1) is measured on the DEQUANTISED model over all lattice nodes + 200,000 seeded
@@ -504,14 +504,16 @@ def evaluate(config: dict, stored: dict, u: np.ndarray, t: np.ndarray,
 # ----------------------------------------------------------------------------- node corrections
 
 #: Node-correction rounds: the number of corrected nodes after each round (see :func:`add_fixes`).
-FIX_ROUNDS = (4, 8, 16, 32, 64, 128, 256)
+FIX_ROUNDS = (4, 8, 16, 32, 64, 128, 256, 512, 1024)
+#: Tables of at most this many nodes (5³) are tried as identity + a correction at every node first.
+LATTICE_ONLY_NODES = 125
 #: Node coordinates are stored as int8: grids above this get no corrections.
 FIX_MAX_GRID = 128
 
 
 def fix_limit(config: dict) -> int:
     """Most node corrections :func:`fit` adds to a network of this size (6 bytes each, so at most
-    about 3/4 of its weights' bytes; 16 to 256)."""
+    about 3/4 of its weights' bytes; 16 to 1024)."""
     return int(min(max(M.n_params(config) // 8, 16), FIX_ROUNDS[-1]))
 
 
@@ -543,7 +545,7 @@ FIX_NODE_WEIGHT = 4.0
 
 
 def add_fixes(config: dict, stored: dict, table: np.ndarray, u: np.ndarray, t: np.ndarray,
-              targets: dict = T1, limit: Optional[int] = None):
+              targets: dict = T1, limit: Optional[int] = None, measured: Optional[tuple] = None):
     """Add node corrections (see :mod:`lutplug.codec.model`) to a trained network that misses
     ``targets``. ``u``/``t``: the evaluation points of :func:`eval_points` (lattice nodes first).
 
@@ -551,8 +553,10 @@ def add_fixes(config: dict, stored: dict, table: np.ndarray, u: np.ndarray, t: n
     cells, weighted by the node's correction weight there, adds the worst uncorrected nodes, and
     solves all corrections at once by least squares of the RGB error over the points they touch
     (nodes weighted :data:`FIX_NODE_WEIGHT`), int8-quantised. Rounds stop at the first count of
-    :data:`FIX_ROUNDS` (capped at ``limit``) that meets ``targets``. Returns (config, stored,
-    quality) of that count or of the best one tried, or None when the grid is too large."""
+    :data:`FIX_ROUNDS` (capped at ``limit``; the first round corrects about as many nodes as
+    are credited over 3/4 of the target's max ΔE) that meets ``targets``. ``measured``: the
+    network's :func:`evaluate` ``(quality, per-point ΔE)`` at ``u`` when known. Returns (config,
+    stored, quality) of that count or of the best one tried, or None when the grid is too large."""
     n = table.shape[0]
     if n > FIX_MAX_GRID:
         return None
@@ -563,14 +567,18 @@ def add_fixes(config: dict, stored: dict, table: np.ndarray, u: np.ndarray, t: n
     resid = (t - M.forward_numpy(stored, config, u)).astype(np.float64)
     chosen = np.zeros(0, np.int64)
     cfg, st, best = config, stored, None
-    q, de = evaluate(config, stored, u, t, table, per_point=True)
-    for count in FIX_ROUNDS:
+    q, de = measured if measured is not None else evaluate(config, stored, u, t, table, per_point=True)
+    rounds = list(FIX_ROUNDS)
+    for count in rounds:
         count = min(count, limit, n ** 3)
-        if count <= chosen.size:
-            break
+        if count <= chosen.size:  # a round the first one skipped, or the limit reached
+            continue
         score = np.zeros(n ** 3)
         np.maximum.at(score, corners.ravel(), (de[:, None] * weights).ravel())
         score[chosen] = -1.0
+        if not chosen.size:  # skip rounds too small to cover the clearly bad nodes
+            bad = int(np.count_nonzero(score > 0.75 * targets.get("de_max", T1["de_max"])))
+            count = min(max([c for c in rounds if c <= bad] or [count]), limit, n ** 3)
         chosen = np.concatenate([chosen, np.argsort(-score, kind="stable")[:count - chosen.size]])
         column = np.full(n ** 3, -1, np.int64)
         column[chosen] = np.arange(chosen.size)
@@ -595,12 +603,12 @@ def add_fixes(config: dict, stored: dict, table: np.ndarray, u: np.ndarray, t: n
 
 
 def lattice_only(table: np.ndarray, u: np.ndarray, t: np.ndarray, targets: dict = T1):
-    """For a table of at most ``FIX_ROUNDS[-1]`` nodes (6³): the identity network (the
+    """For a table of at most :data:`LATTICE_ONLY_NODES` nodes (5³): the identity network (the
     smallest ladder model with every weight 0 but the skip) plus a correction at every node —
     the table itself as int8 deltas, interpolated tetrahedrally like the original. Returns
     (config, stored, quality), or None for larger tables. No training."""
     n = table.shape[0]
-    if n ** 3 > FIX_ROUNDS[-1]:
+    if n ** 3 > LATTICE_ONLY_NODES:
         return None
     config = M.make_config(**dict(BASE_ARCH, hidden=LADDER[0]))
     params = {k: (np.eye(3, dtype=np.float32) if k == "A" else np.zeros(s, np.float32))
@@ -699,9 +707,9 @@ def fit(table: np.ndarray, *, targets: dict = T1, budget_bytes: Optional[int] = 
             return dict(rec, aborted=True, meets=False, seconds=time.time() - t0,
                         cpu_seconds=time.thread_time() - c0), None
         cfg, stored, _ = out
-        q = evaluate(cfg, stored, u_eval, t_eval, table)
+        q, de = evaluate(cfg, stored, u_eval, t_eval, table, per_point=True)
         if not meets(q, targets) and worth_fixing(q, targets):  # near misses: node corrections
-            fixed = add_fixes(cfg, stored, table, u_eval, t_eval, targets)
+            fixed = add_fixes(cfg, stored, table, u_eval, t_eval, targets, measured=(q, de))
             if fixed is not None and badness(fixed[2], targets) < badness(q, targets):
                 cfg, stored, q = fixed
         nb = Q.stored_bytes(stored)

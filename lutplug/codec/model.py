@@ -321,10 +321,26 @@ def forward_numpy_lattice(params, config: dict, size: int, workers: int = 1) -> 
         with ThreadPoolExecutor(workers) as pool:
             list(pool.map(slab, range(size)))
     if "fix" in config:
-        from lutplug.core.lut import lattice
-
-        _add_fix_np(p, config, lattice(size), out.reshape(-1, 3))
+        _add_fix_lattice(p, config, ramp, out)
     return out
+
+
+def _add_fix_lattice(p, config, ramp: np.ndarray, out: np.ndarray) -> None:
+    """Add the node corrections to ``out`` (size, size, size, 3) ``[b, g, r]``, the lattice over
+    ``ramp`` (size,) per axis: at the corrections' own grid just the corrections at their nodes,
+    else :func:`_add_fix_np` at the nodes whose cells (found per axis) touch a corrected node."""
+    dense, cells = _fix_tables(p, config)
+    n, size = dense.shape[0], ramp.size
+    if size == n:
+        nodes, d = _fix_rows(p, config)
+        np.add.at(out, (nodes[:, 2], nodes[:, 1], nodes[:, 0]), d)
+        return
+    i0 = np.minimum((ramp * np.float32(n - 1)).astype(np.int32), n - 2)
+    b, g, r = np.nonzero(cells[np.ix_(i0, i0, i0)])
+    if b.size:
+        y = out[b, g, r]
+        _add_fix_np(p, config, np.stack([ramp[r], ramp[g], ramp[b]], axis=1), y)
+        out[b, g, r] = y
 
 
 # ----------------------------------------------------------------------------- torch

@@ -221,12 +221,10 @@ def _add_fix_np(p, config, u: np.ndarray, y: np.ndarray) -> None:
     hit = np.flatnonzero(cells[i0[:, 2], i0[:, 1], i0[:, 0]])
     if not hit.size:
         return
-    i0, f = i0[hit], t[hit] - i0[hit]
-    acc = np.zeros((hit.size, 3), np.float32)
-    for ob, og, orr in np.ndindex(2, 2, 2):
-        w = kuhn_hat(f - np.array([orr, og, ob], np.float32))
-        acc += w[:, None] * dense[i0[:, 2] + ob, i0[:, 1] + og, i0[:, 0] + orr]
-    y[hit] += acc
+    # the Kuhn hats summed over the dense grid are its tetrahedral interpolation
+    from lutplug.core.interpolate import tetrahedral
+
+    y[hit] += tetrahedral(dense, u[hit])
 
 
 def kuhn_hat(v):
@@ -336,10 +334,11 @@ def _add_fix_lattice(p, config, ramp: np.ndarray, out: np.ndarray) -> None:
         np.add.at(out, (nodes[:, 2], nodes[:, 1], nodes[:, 0]), d)
         return
     i0 = np.minimum((ramp * np.float32(n - 1)).astype(np.int32), n - 2)
-    b, g, r = np.nonzero(cells[np.ix_(i0, i0, i0)])
-    if b.size:
+    touched = cells[np.ix_(i0, i0, i0)]
+    for b in np.flatnonzero(touched.any(axis=(1, 2))):  # slab by slab: stays in cache
+        g, r = np.nonzero(touched[b])
         y = out[b, g, r]
-        _add_fix_np(p, config, np.stack([ramp[r], ramp[g], ramp[b]], axis=1), y)
+        _add_fix_np(p, config, np.stack([ramp[r], ramp[g], np.full(r.size, ramp[b])], axis=1), y)
         out[b, g, r] = y
 
 

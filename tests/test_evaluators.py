@@ -116,3 +116,13 @@ def test_lattice_evaluator_matches_per_point(case, workers):
     fast = forward_numpy_lattice(n.params, n.config, 11, workers=workers)
     ref = forward_numpy(n.params, n.config, lattice(11)).reshape(11, 11, 11, 3)
     np.testing.assert_allclose(fast, ref, atol=2e-6)
+
+
+def test_torch_evaluator_chunks_large_inputs(monkeypatch):
+    from lutplug.codec import torch_eval
+
+    monkeypatch.setitem(torch_eval.CHUNK_ROWS, "cpu", 1000)  # 4096 rows -> 5 chunks
+    n = random_nlut(seed=2, shaper=True, fixes=6)
+    x = _inputs(n)
+    out = torch_eval.TorchEvaluator(n)(torch.from_numpy(x)).numpy()
+    np.testing.assert_allclose(out, n.apply(x), atol=1e-5)

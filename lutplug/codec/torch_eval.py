@@ -64,13 +64,32 @@ class TorchEvaluator:
             raise LutError(f"RGB input must have shape (..., 3), got {tuple(rgb.shape)}")
         c = self._tensors(rgb)
         x = rgb.reshape(-1, 3)
-        if "shaper" in c:
-            x = _pwl(torch, c["shaper"], (x - c["smin"]) * c["sscale"])
-        u = (x - c["dmin"]) * c["dscale"]
-        y = model.forward(c["params"], self.nlut.config, u).reshape(rgb.shape)
+        chunk = CHUNK_ROWS["cuda" if x.is_cuda else "cpu"]
+        if x.shape[0] > chunk and not torch.jit.is_tracing() and not _exporting(torch):
+            y = torch.cat([self._forward(c, x[s:s + chunk]) for s in range(0, x.shape[0], chunk)])
+        else:
+            y = self._forward(c, x)
+        y = y.reshape(rgb.shape)
         if mix is not None and mix != 1.0:
             y = rgb + (y - rgb) * mix
         return y
+
+    def _forward(self, c: dict, x):
+        torch = _torch()
+        if "shaper" in c:
+            x = _pwl(torch, c["shaper"], (x - c["smin"]) * c["sscale"])
+        u = (x - c["dmin"]) * c["dscale"]
+        return model.forward(c["params"], self.nlut.config, u)
+
+
+#: Rows evaluated at once: the hidden activations of a whole 4K frame (8.3 M rows × up to 256
+#: wide) would take gigabytes; chunks keep them in cache on the CPU and bounded on the GPU.
+CHUNK_ROWS = {"cpu": 1 << 16, "cuda": 1 << 22}
+
+
+def _exporting(torch) -> bool:
+    compiler = getattr(torch, "compiler", None)
+    return bool(compiler is not None and compiler.is_compiling())
 
 
 def apply_image_torch(nlut: NeuralLUT, pixels: np.ndarray, mix: float = 1.0,

@@ -462,22 +462,30 @@ def sign_file(path: PathLike, private_key, output: Optional[PathLike] = None,
     The file is first made to name its signer (``"signer"`` in the description, inside the
     signed bytes: a new content hash the first time). A file that already names another signer
     is refused unless ``resign`` (then it names the new one). The signature must verify first."""
-    from lutplug.codec import signing
-
     data = read_bytes(path, MAX_NLUT_BYTES)
     status, c = signature_status(data, str(path))
     if status.state in ("invalid", "stripped", "resigned"):
         _enforce(status, None, str(path))
+    return sign_container(data, c, private_key, path, output, resign)
+
+
+def sign_container(data: bytes, c: "container.Container", private_key, path: PathLike,
+                   output: Optional[PathLike] = None, resign: bool = False,
+                   framing: "container.Framing" = container.NLUT, what: str = "file") -> str:
+    """Sign the verified container bytes ``data`` (decoded: ``c``) and write them to ``output``
+    or ``path`` atomically; returns the key id. The description is first made to name its
+    signer; one naming another signer is refused unless ``resign``. Shared by .nlut and packs."""
+    from lutplug.codec import signing
+
     raw_public = signing.public_raw(private_key.public_key())
     kid = signing.key_id(raw_public)
     declared = c.description.get(SIGNER_FIELD)
     if declared not in (None, kid) and not resign:
-        raise ResignedError(f"the file names signer {declared}; signing it with key {kid} would "
+        raise ResignedError(f"the {what} names signer {declared}; signing it with key {kid} would "
                             "re-sign it (pass --resign to take it over)", path)
-    if declared != kid:
-        data = container.encode(c.tensors, {**c.description, SIGNER_FIELD: kid})
-    signed = container.add_signature(data, raw_public, private_key.sign)
-    atomic_write(output or path, signed)
+    if declared != kid:  # name the signer inside the signed bytes
+        data = container.encode(c.tensors, {**c.description, SIGNER_FIELD: kid}, framing)
+    atomic_write(output or path, container.add_signature(data, raw_public, private_key.sign, framing))
     return kid
 
 

@@ -22,10 +22,10 @@ from lutplug import __version__
 from lutplug.codec import adapters, container
 from lutplug.codec import quantize as Q
 from lutplug.codec.model import param_shapes
-from lutplug.codec.nlut import (SIGNER_FIELD, NeuralLUT, SignatureStatus, _check_params, _declared,
-                                _enforce, _shaper_tensor, _signature_state)
+from lutplug.codec.nlut import (NeuralLUT, SignatureStatus, _check_params, _declared,
+                                _enforce, _shaper_tensor, _signature_state, sign_container)
 from lutplug.core.lut import LUT1D
-from lutplug.errors import LutError, PathLike, ResignedError
+from lutplug.errors import LutError, PathLike
 from lutplug.fileio import atomic_write, read_bytes
 
 MAGIC = b"NLPK"
@@ -254,21 +254,10 @@ def sign_pack(path: PathLike, private_key, output: Optional[PathLike] = None,
               resign: bool = False) -> str:
     """Sign a pack in place or into ``output`` the way :func:`lutplug.codec.nlut.sign_file` signs
     a .nlut (the pack names its signer inside the signed bytes); returns the key id."""
-    from lutplug.codec import signing
-
     data = read_bytes(path, MAX_PACK_BYTES)
     read_pack(data, source=str(path))  # refuses an altered, stripped or re-signed pack
     c = container.decode(data, str(path), FRAMING)
-    raw_public = signing.public_raw(private_key.public_key())
-    kid = signing.key_id(raw_public)
-    declared = c.description.get(SIGNER_FIELD)
-    if declared not in (None, kid) and not resign:
-        raise ResignedError(f"the pack names signer {declared}; signing it with key {kid} would "
-                            "re-sign it (pass --resign to take it over)", path)
-    if declared != kid:  # name the signer inside the signed bytes, as .nlut files do
-        data = container.encode(c.tensors, {**c.description, SIGNER_FIELD: kid}, FRAMING)
-    atomic_write(output or path, container.add_signature(data, raw_public, private_key.sign, FRAMING))
-    return kid
+    return sign_container(data, c, private_key, path, output, resign, FRAMING, "pack")
 
 
 # ----------------------------------------------------------------------------- validation

@@ -567,7 +567,7 @@ def add_fixes(config: dict, stored: dict, table: np.ndarray, u: np.ndarray, t: n
     resid = (t - M.forward_numpy(stored, config, u)).astype(np.float64)
     chosen = np.zeros(0, np.int64)
     cfg, st, best = config, stored, None
-    q, de = measured if measured is not None else evaluate(config, stored, u, t, table, per_point=True)
+    _, de = measured if measured is not None else evaluate(config, stored, u, t, table, per_point=True)
     rounds = list(FIX_ROUNDS)
     for count in rounds:
         count = min(count, limit, n ** 3)

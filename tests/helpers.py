@@ -27,3 +27,17 @@ def random_table(n: int, seed: int = 0) -> np.ndarray:
     rgb = np.stack([r, gg, b], -1)
     out = rgb @ m.T + 0.1 * np.sin(3 * rgb[..., [1, 2, 0]]) + rng.normal(0, 0.01, rgb.shape)
     return out.astype(np.float32)
+
+
+def run_compute_shader(gl, source: str, rgb: np.ndarray, mix: float = 1.0) -> np.ndarray:
+    """Run a lutplug compute shader (``glsl.compute_shader``: buffers 0/1, ``u_mix``, ``u_count``,
+    64 lanes) on a moderngl context over float32 (N, 3) pixels with alpha 1: float32 (N, 4)."""
+    src = gl.buffer(np.concatenate([rgb, np.ones((len(rgb), 1), np.float32)], 1).tobytes())
+    dst = gl.buffer(reserve=len(rgb) * 16)
+    src.bind_to_storage_buffer(0)
+    dst.bind_to_storage_buffer(1)
+    prog = gl.compute_shader(source)
+    prog["u_mix"].value = mix
+    prog["u_count"].value = len(rgb)
+    prog.run(group_x=(len(rgb) + 63) // 64)
+    return np.frombuffer(dst.read(), np.float32).reshape(-1, 4)

@@ -12,6 +12,7 @@ from lutplug.cli import main  # noqa: E402
 from lutplug.core.formats import read_lut, write_lut  # noqa: E402
 from lutplug.errors import LutError  # noqa: E402
 from lutplug.evaluate import display  # noqa: E402
+from tests.helpers import run_compute_shader  # noqa: E402
 from tests.nlut_helpers import random_nlut  # noqa: E402
 
 STUDIO = "ocio://studio-config-latest"
@@ -119,15 +120,7 @@ def test_cli_export_glsl_display_runs_network_then_conversion(tmp_path):
     r = CliRunner().invoke(main, ["export", str(src), "--glsl", str(shader), "--display", "Display P3"])
     assert r.exit_code == 0, r.output
     x = np.random.default_rng(3).random((3000, 3)).astype(np.float32)
-    prog = gl.compute_shader(shader.read_text())
-    inp = gl.buffer(np.concatenate([x, np.ones((len(x), 1), np.float32)], 1).tobytes())
-    dst = gl.buffer(reserve=len(x) * 16)
-    inp.bind_to_storage_buffer(0)
-    dst.bind_to_storage_buffer(1)
-    prog["u_mix"].value = 1.0
-    prog["u_count"].value = len(x)
-    prog.run(group_x=(len(x) + 63) // 64)
-    out = np.frombuffer(dst.read(), np.float32).reshape(-1, 4)[:, :3]
+    out = run_compute_shader(gl, shader.read_text(), x)[:, :3]
     gl.release()
     np.testing.assert_allclose(out, _ocio_convert(nlut.apply(x), "sRGB - Display", "Display P3 - Display"),
                                atol=2e-4)

@@ -3,6 +3,7 @@ agree with the numpy evaluator."""
 import numpy as np
 import pytest
 
+from tests.helpers import run_compute_shader
 from tests.nlut_helpers import random_nlut
 
 torch = pytest.importorskip("torch")
@@ -50,15 +51,7 @@ def test_glsl_compute_shader_matches_torch(gl, case):
 
     n = random_nlut(**case)
     x = _inputs(n, 5000)
-    prog = gl.compute_shader(compute_shader(n))
-    src = gl.buffer(np.concatenate([x, np.ones((len(x), 1), np.float32)], 1).tobytes())
-    dst = gl.buffer(reserve=len(x) * 16)
-    src.bind_to_storage_buffer(0)
-    dst.bind_to_storage_buffer(1)
-    prog["u_mix"].value = 1.0
-    prog["u_count"].value = len(x)
-    prog.run(group_x=(len(x) + 63) // 64)
-    out = np.frombuffer(dst.read(), np.float32).reshape(-1, 4)
+    out = run_compute_shader(gl, compute_shader(n), x)
     ref = TorchEvaluator(n)(torch.from_numpy(x)).numpy()
     np.testing.assert_allclose(out[:, :3], ref, atol=1e-4)
     np.testing.assert_array_equal(out[:, 3], 1.0)

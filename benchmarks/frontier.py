@@ -109,6 +109,8 @@ def main() -> None:
     ap.add_argument("--shard", default="", help="K/N: run every N-th file starting at K (0-based), "
                     "writing frontier_shardK.json; combine shards with --merge")
     ap.add_argument("--merge", action="store_true", help="combine frontier_shard*.json and exit")
+    ap.add_argument("--reuse-a", type=Path, default=None, help="take baseline A of each LUT from "
+                    "this earlier frontier JSON (same LUTs, same T1) instead of recomputing it")
     ap.add_argument("--redo-a", action="store_true", help="with --merge: recompute baseline A of rows "
                     "whose smallest k exceeds the source's grid (or that never met T1)")
     args = ap.parse_args()
@@ -136,6 +138,9 @@ def main() -> None:
     workdir.mkdir(exist_ok=True)
     gmic_path = args.out / "gmic.json"
     gmic = json.loads(gmic_path.read_text()) if gmic_path.exists() else {}
+    earlier_a = {}
+    if args.reuse_a is not None:
+        earlier_a = {r["file"]: r["baseline_a"] for r in json.loads(args.reuse_a.read_text())["rows"]}
     rows = []
     files = sorted(args.files or (p for p in args.luts.iterdir()
                                   if p.is_file() and p.suffix.lower() not in (".md", ".spi1d")))
@@ -149,7 +154,7 @@ def main() -> None:
         row = {"file": path.name, "grid": lut.size, "shaper": lut.shaper is not None,
                "source_bytes": path.stat().st_size}
         row["lutplug"] = lutplug_codec(lut, path, workdir, args.seed)
-        row["baseline_a"] = baseline_a(lut)
+        row["baseline_a"] = earlier_a.get(path.name) or baseline_a(lut)
         g = gmic.get(path.name)
         row["baseline_b"] = g if g else {"status": "not run"}
         rows.append(row)

@@ -66,3 +66,45 @@ def test_size_search_is_deterministic_and_threads_do_not_change_it():
     assert len(runs[0].attempts) >= 2  # more than one size was tried
     for k in runs[0].params:
         np.testing.assert_array_equal(runs[0].params[k], runs[1].params[k])
+
+
+def test_eval_points_behind_a_shaper_follow_the_input_domain():
+    # T1 points are a max(N, 17)³ lattice + uniform points of the INPUT domain; behind a shaper
+    # the fit must judge the network where those land in lattice coordinates (closed form: x²)
+    from lutplug.codec.train import eval_points, lattice_coords
+    from lutplug.core.interpolate import tetrahedral
+
+    table = _smooth_grade(5).table
+    u, t = eval_points(table, n_random=1000, seed=5, to_lattice=lambda x: np.asarray(x) ** 2)
+    assert u.shape == (17 ** 3 + 1000, 3)
+    np.testing.assert_allclose(u[:17 ** 3], lattice_coords(17) ** 2, atol=1e-7)
+    rnd = np.random.default_rng(5).random((1000, 3), dtype=np.float32)
+    np.testing.assert_allclose(u[17 ** 3:], rnd ** 2, atol=1e-7)
+    np.testing.assert_allclose(t, tetrahedral(table, u), atol=1e-6)
+    # without a shaper: the table's own nodes, exactly, then the random points
+    u0, t0 = eval_points(table, n_random=1000, seed=5)
+    np.testing.assert_array_equal(t0[:125], table.reshape(-1, 3))
+    np.testing.assert_array_equal(u0[125:], rnd)
+
+
+def test_compress_hands_the_shaper_to_the_fit(monkeypatch):
+    from lutplug import LUT1D
+    from lutplug.codec import compress as compress_module
+    from lutplug.codec import train
+
+    x = np.linspace(0.0, 1.0, 64)
+    shaper = LUT1D(np.stack([np.sqrt(x)] * 3, -1), -0.5, 3.5)  # input domain -0.5..3.5
+    lut = LUT3D(_smooth_grade(5).table, shaper=shaper)
+    seen = {}
+    real_fit = train.fit
+
+    def spy(table, **kw):
+        seen["to_lattice"] = kw["to_lattice"]
+        return real_fit(table, **kw)
+
+    monkeypatch.setattr(train, "fit", spy)
+    compress_module.compress(lut, n_random=2000, recipe={"adam_steps": 20, "qat_steps": 4})
+    probe = np.random.default_rng(0).random((50, 3))
+    np.testing.assert_allclose(seen["to_lattice"](probe), lut.lattice_coordinates(-0.5 + 4.0 * probe),
+                               atol=1e-6)
+    assert compress_module.shaper_map(_smooth_grade(5)) is None

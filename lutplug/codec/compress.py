@@ -53,7 +53,7 @@ def compress(lut: LUT3D, *, target: QualityTarget = QUALITY_TARGETS["invisible"]
     targets = {"de_mean": target.de_mean, "de_p99": target.de_p99, "de_max": target.de_max,
                "psnr": target.psnr}
     result = fit(lut.table, targets=targets, budget_bytes=budget_bytes, seed=seed, device=device,
-                 progress=progress, recipe=recipe)
+                 progress=progress, recipe=recipe, to_lattice=shaper_map(lut))
     shaper = compact_shaper(lut)
     nlut = NeuralLUT(result.config, result.params, lut.domain_min, lut.domain_max, shaper)
     report = quality_report(lut, nlut, n_random=n_random, seed=seed)
@@ -74,6 +74,16 @@ def compress(lut: LUT3D, *, target: QualityTarget = QUALITY_TARGETS["invisible"]
                     "points": report.points, "meets_target": report.meets(target)},
     }
     return CompressResult(nlut, report, seconds, result.attempts)
+
+
+def shaper_map(lut: LUT3D) -> Optional[Callable[[np.ndarray], np.ndarray]]:
+    """For a LUT with a shaper: the map from normalised input x (M, 3) in [0, 1]³ (the input
+    domain scaled to the unit cube) to lattice coordinates (M, 3) — the ``to_lattice`` of
+    :func:`lutplug.codec.train.fit`. None without a shaper (the two spaces are the same)."""
+    if lut.shaper is None:
+        return None
+    dmin, dmax = (np.asarray(d, np.float64) for d in lut.input_domain)
+    return lambda x: lut.lattice_coordinates(dmin + np.asarray(x, np.float64) * (dmax - dmin))
 
 
 #: Entry counts tried, smallest first, when resampling a LUT's 1D shaper for storage.

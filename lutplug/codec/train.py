@@ -104,13 +104,35 @@ def lattice_coords(n: int) -> np.ndarray:
     return np.stack([r, gg, b], axis=-1).reshape(-1, 3)
 
 
-def eval_points(table: np.ndarray, n_random: int = EVAL_RANDOM_POINTS, seed: int = EVAL_SEED):
-    """(u, target): all lattice nodes + seeded uniform random points, target = tetrahedral."""
+#: ``to_lattice`` below: maps normalised input points x float (M, 3) in [0, 1]³ (the input domain
+#: scaled to the unit cube) to the table's lattice coordinates u float (M, 3) — the LUT's shaper.
+ToLattice = Callable[[np.ndarray], np.ndarray]
+
+
+def _shaped(x: np.ndarray, to_lattice: Optional[ToLattice]) -> np.ndarray:
+    if to_lattice is None:
+        return x.astype(np.float32)
+    return np.clip(to_lattice(x), 0.0, 1.0).astype(np.float32)
+
+
+def eval_points(table: np.ndarray, n_random: int = EVAL_RANDOM_POINTS, seed: int = EVAL_SEED,
+                to_lattice: Optional[ToLattice] = None):
+    """(u, target) float32 (M, 3): the points of the T1 protocol in lattice coordinates, target =
+    tetrahedral. Without ``to_lattice``: every table node, then seeded uniform random points.
+    With it (a LUT with a shaper): the protocol's points as the user's inputs see them — a
+    max(N, 17)³ lattice and uniform random points over the INPUT domain, mapped through the
+    shaper — so that lattice regions the shaper squeezes count as little as they do there."""
     n = table.shape[0]
-    lat = lattice_coords(n)
     rnd = np.random.default_rng(seed).random((n_random, 3), dtype=np.float32)
+    if to_lattice is None:
+        lat = lattice_coords(n)
+        tl = table.reshape(-1, 3).astype(np.float32)
+    else:
+        lat = _shaped(lattice_coords(max(n, 17)), to_lattice)
+        tl = _tetrahedral(table, lat)
+        rnd = _shaped(rnd, to_lattice)
     u = np.concatenate([lat, rnd], axis=0)
-    t = np.concatenate([table.reshape(-1, 3).astype(np.float32), _tetrahedral(table, rnd)], axis=0)
+    t = np.concatenate([tl, _tetrahedral(table, rnd)], axis=0)
     return u, t
 
 
@@ -547,12 +569,12 @@ FIX_NODE_WEIGHT = 4.0
 def add_fixes(config: dict, stored: dict, table: np.ndarray, u: np.ndarray, t: np.ndarray,
               targets: dict = T1, limit: Optional[int] = None, measured: Optional[tuple] = None):
     """Add node corrections (see :mod:`lutplug.codec.model`) to a trained network that misses
-    ``targets``. ``u``/``t``: the evaluation points of :func:`eval_points` (lattice nodes first).
+    ``targets``. ``u``/``t``: the evaluation points of :func:`eval_points`.
 
     Each round credits every node with the worst ΔE2000 (direct or baked) of the points in its
     cells, weighted by the node's correction weight there, adds the worst uncorrected nodes, and
     solves all corrections at once by least squares of the RGB error over the points they touch
-    (nodes weighted :data:`FIX_NODE_WEIGHT`), int8-quantised. Rounds stop at the first count of
+    (points on table nodes weighted :data:`FIX_NODE_WEIGHT`), int8-quantised. Rounds stop at the first count of
     :data:`FIX_ROUNDS` (capped at ``limit``; the first round corrects about as many nodes as
     are credited over 3/4 of the target's max ΔE) that meets ``targets``. ``measured``: the
     network's :func:`evaluate` ``(quality, per-point ΔE)`` at ``u`` when known. Returns (config,
@@ -562,8 +584,9 @@ def add_fixes(config: dict, stored: dict, table: np.ndarray, u: np.ndarray, t: n
         return None
     limit = fix_limit(config) if limit is None else limit
     corners, weights = _cell_corners(u, n)
-    row_weight = np.ones(len(u))
-    row_weight[:n ** 3] = FIX_NODE_WEIGHT
+    grid_u = np.asarray(u, np.float64) * (n - 1)
+    on_node = np.all(np.abs(grid_u - np.rint(grid_u)) < 1e-4, axis=1)
+    row_weight = np.where(on_node, FIX_NODE_WEIGHT, 1.0)
     resid = (t - M.forward_numpy(stored, config, u)).astype(np.float64)
     chosen = np.zeros(0, np.int64)
     cfg, st, best = config, stored, None
@@ -660,14 +683,17 @@ def _probe_indices(a: int, b: int, k: int, first: bool) -> List[int]:
 
 def fit(table: np.ndarray, *, targets: dict = T1, budget_bytes: Optional[int] = None, seed: int = 0,
         device: str = "cpu", progress: Optional[Callable[[dict], None]] = None,
-        recipe: Optional[dict] = None, workers: Optional[int] = None) -> FitResult:
+        recipe: Optional[dict] = None, workers: Optional[int] = None,
+        to_lattice: Optional[ToLattice] = None) -> FitResult:
     """Fit the smallest ladder model whose DEQUANTISED output meets ``targets``.
 
     ``table``: float32 (N,N,N,3) in lutplug layout ``[b,g,r,c]``. Search over :data:`LADDER`:
     each round trains ``workers`` sizes at once (threads, one torch thread each; default: 2 on CPU
     when the machine has 2+ cores, 1 on CUDA), splitting the interval still open, the first round
-    bracketing :data:`START_INDEX`. If ``budget_bytes`` is given, models whose estimated size
-    exceeds it are not tried. Returns the smallest passing model, or the best (least bad) one tried
+    bracketing :data:`START_INDEX`. ``to_lattice``: the LUT's shaper, when it has one: attempts
+    are then judged at the T1 points of the input domain (see :func:`eval_points`; training
+    stays uniform over the lattice, which measured better on the ARRI LMT). If ``budget_bytes``
+    is given, models whose estimated size exceeds it are not tried. Returns the smallest passing model, or the best (least bad) one tried
     when none passes. The result depends only on the table, targets, budget, seed and recipe (each
     attempt is deterministic and rounds are decided in index order), not on ``workers``' timing.
     """
@@ -679,7 +705,7 @@ def fit(table: np.ndarray, *, targets: dict = T1, budget_bytes: Optional[int] = 
         raise ValueError(f"table must be (N,N,N,3), got {table.shape}")
     if workers is None:
         workers = 1 if device != "cpu" else max(1, min(2, os.cpu_count() or 1))
-    u_eval, t_eval = eval_points(table)
+    u_eval, t_eval = eval_points(table, to_lattice=to_lattice)
     rc = dict(DEFAULT_RECIPE)
     rc.update(FIT_RECIPE)
     rc.update(recipe or {})  # overrides (e.g. fewer steps for quick drafts and tests)

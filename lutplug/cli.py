@@ -187,7 +187,7 @@ _DISPLAY = click.option("--display", default=None,
 def bake(source: Path, output: Path, size: Optional[int], fmt: Optional[str],
          display: Optional[str]) -> None:
     """Convert any LUT or .nlut to any written format and size."""
-    from lutplug.core.formats import write_lut
+    from lutplug.core.formats import read_lut, write_lut
     from lutplug.evaluate.bake import flatten
     from lutplug.evaluate.load import load_transform, to_cube
 
@@ -204,6 +204,9 @@ def bake(source: Path, output: Path, size: Optional[int], fmt: Optional[str],
         write_lut(baked, output, fmt)
         click.echo(f"note: {output.suffix} holds no shaper; the shaper was baked into the "
                    f"{baked.size}^3 lattice", err=True)
+    if baked.interpolation != "tetrahedral" and read_lut(output).interpolation != baked.interpolation:
+        click.echo(f"note: this LUT is meant to be read with {baked.interpolation} interpolation, "
+                   f"which {output.suffix or 'this format'} cannot say (.clf can)", err=True)
     click.echo(f"wrote {output} ({baked.size}^3, {output.stat().st_size} bytes; "
                f"evaluated in {dt * 1000:.1f} ms)")
 

@@ -43,6 +43,20 @@ def test_bake_nlut_to_formats(nlut_file, tmp_path):
         np.testing.assert_allclose(read_lut(tmp_path / name).table, n.bake(9).table, atol=1e-5)
 
 
+def test_bake_keeps_a_trilinear_reading(tmp_path):
+    # a grade made from a trilinear LUT: .clf says so (OpenColorIO reads it back trilinear), .cube
+    # cannot and the CLI says that
+    n = random_nlut(12, act="relu", fourier=0, center=True)
+    n.description["interpolation"] = "trilinear"
+    path = tmp_path / "t.nlut"
+    n.save(path)
+    code, out = run("bake", path, "-o", tmp_path / "t.clf", "--size", 5)
+    assert code == 0 and "cannot say" not in out, out
+    assert read_lut(tmp_path / "t.clf").interpolation == "trilinear"
+    result = CliRunner().invoke(main, ["bake", str(path), "-o", str(tmp_path / "t.cube")])
+    assert result.exit_code == 0 and "trilinear interpolation, which .cube cannot say" in result.stderr
+
+
 def test_apply_nlut_both_engines(nlut_file, tmp_path):
     img = tmp_path / "in.exr"
     px = np.random.default_rng(0).random((24, 32, 4)).astype(np.float32)

@@ -87,24 +87,44 @@ def test_eval_points_behind_a_shaper_follow_the_input_domain():
     np.testing.assert_array_equal(u0[125:], rnd)
 
 
-def test_compress_hands_the_shaper_to_the_fit(monkeypatch):
+def test_compress_hands_the_shaper_and_interpolation_to_the_fit(monkeypatch):
     from lutplug import LUT1D
     from lutplug.codec import compress as compress_module
     from lutplug.codec import train
 
     x = np.linspace(0.0, 1.0, 64)
     shaper = LUT1D(np.stack([np.sqrt(x)] * 3, -1), -0.5, 3.5)  # input domain -0.5..3.5
-    lut = LUT3D(_smooth_grade(5).table, shaper=shaper)
+    lut = LUT3D(_smooth_grade(5).table, shaper=shaper, interpolation="trilinear")
     seen = {}
     real_fit = train.fit
 
     def spy(table, **kw):
-        seen["to_lattice"] = kw["to_lattice"]
+        seen.update(kw)
         return real_fit(table, **kw)
 
     monkeypatch.setattr(train, "fit", spy)
-    compress_module.compress(lut, n_random=2000, recipe={"adam_steps": 20, "qat_steps": 4})
+    result = compress_module.compress(lut, n_random=2000, budget_bytes=300,
+                                      recipe={"adam_steps": 20, "qat_steps": 4})
     probe = np.random.default_rng(0).random((50, 3))
     np.testing.assert_allclose(seen["to_lattice"](probe), lut.lattice_coordinates(-0.5 + 4.0 * probe),
                                atol=1e-6)
     assert compress_module.shaper_map(_smooth_grade(5)) is None
+    # a trilinear source: trained and measured against its trilinear reading, and its bake says so
+    assert seen["interpolation"] == "trilinear"
+    decoded = from_bytes(result.nlut.to_bytes(), "x.nlut")
+    assert decoded.interpolation == "trilinear" and decoded.bake(9).interpolation == "trilinear"
+    plain = compress_module.compress(_smooth_grade(5), n_random=2000, recipe={"adam_steps": 20, "qat_steps": 4})
+    assert "interpolation" not in plain.nlut.description  # absent means tetrahedral
+    assert from_bytes(plain.nlut.to_bytes(), "y.nlut").bake(5).interpolation == "tetrahedral"
+
+
+def test_fit_targets_follow_the_tables_interpolation():
+    from lutplug.codec.train import eval_points
+    from lutplug.core.interpolate import tetrahedral, trilinear
+
+    table = np.random.default_rng(2).random((4, 4, 4, 3)).astype(np.float32)  # rough: the two differ
+    for name, reference in (("trilinear", trilinear), ("tetrahedral", tetrahedral)):
+        u, t = eval_points(table, n_random=500, seed=1, interpolation=name)
+        np.testing.assert_array_equal(t[:64], table.reshape(-1, 3))
+        np.testing.assert_allclose(t[64:], reference(table, u[64:]), atol=1e-6)
+    assert np.abs(trilinear(table, u[64:]) - tetrahedral(table, u[64:])).max() > 0.05

@@ -105,6 +105,7 @@ def _tamper_description(data: bytes, change) -> bytes:
     (lambda d: d["model"].update(act="gelu"), "act"),
     (lambda d: d.update(domain=[[0, 0, 0], [0, 1, 1]]), "domain"),
     (lambda d: d.pop("model"), "model"),
+    (lambda d: d.update(interpolation="cubic"), "interpolation"),
 ])
 def test_inconsistent_files_are_refused(change, message):
     data = random_nlut(4).to_bytes()

@@ -126,3 +126,27 @@ def test_lattice_evaluator_applies_corrections(size):
     fast = model.forward_numpy_lattice(n.params, n.config, size)
     ref = model.forward_numpy(n.params, n.config, lattice(size)).reshape(size, size, size, 3)
     np.testing.assert_allclose(fast, ref, atol=1e-5)
+
+
+def test_corrections_solved_from_normal_equations_equal_dense_least_squares():
+    # the sparse normal-equation solve must give numpy's dense weighted least-squares answer
+    from lutplug.codec import train
+
+    rng = np.random.default_rng(0)
+    n, m, k = 9, 6000, 80
+    u = rng.random((m, 3))
+    u[:n ** 3] = train.lattice_coords(n)
+    corners, weights = train._cell_corners(u, n)
+    column = np.full(n ** 3, -1)
+    column[rng.choice(n ** 3, k, replace=False)] = np.arange(k)
+    cols = column[corners]
+    row_weight = np.where(np.arange(m) < n ** 3, 4.0, 1.0)
+    resid = rng.normal(size=(m, 3))
+    got = train._solve_corrections(cols, weights, row_weight, resid, k)
+    design = np.zeros((m, k))
+    for j in range(8):
+        hit = cols[:, j] >= 0
+        design[np.flatnonzero(hit), cols[hit, j]] += weights[hit, j]
+    sw = np.sqrt(row_weight)[:, None]
+    want = np.linalg.lstsq(design * sw, resid * sw, rcond=None)[0]
+    np.testing.assert_allclose(got, want, atol=1e-7)

@@ -101,6 +101,20 @@ def test_per_channel_shaper_ranges_are_baked_as_clf(tmp_path, ocio_file_apply):
     np.testing.assert_allclose(ocio_file_apply(got.cube_path, x), n.bake(33).apply(x), atol=2e-5)
 
 
+def test_trilinear_grade_is_baked_as_clf(tmp_path, ocio_file_apply):
+    # a .cube cannot say "trilinear" (OCIOFileTransform would read it tetrahedrally); a CLF does
+    n = random_nlut(seed=6)
+    n.description["interpolation"] = "trilinear"
+    path = tmp_path / "tri.nlut"
+    n.save(path)
+    got = load_source(str(path), "17", cache_dir=tmp_path / "cache")
+    assert got.ok and got.cube_path.endswith("cube17.clf"), got.error
+    x = np.random.default_rng(4).random((5000, 3)).astype(np.float32)
+    baked = n.bake(17)
+    assert baked.interpolation == "trilinear"
+    np.testing.assert_allclose(ocio_file_apply(got.cube_path, x), baked.apply(x), atol=2e-5)
+
+
 def test_plain_lut_file_is_cube_only(tmp_path, ocio_file_apply):
     lut = LUT3D(np.random.default_rng(2).random((17, 17, 17, 3)).astype(np.float32), title="grade")
     path = tmp_path / "grade.cube"

@@ -53,7 +53,8 @@ def compress(lut: LUT3D, *, target: QualityTarget = QUALITY_TARGETS["invisible"]
     targets = {"de_mean": target.de_mean, "de_p99": target.de_p99, "de_max": target.de_max,
                "psnr": target.psnr}
     result = fit(lut.table, targets=targets, budget_bytes=budget_bytes, seed=seed, device=device,
-                 progress=progress, recipe=recipe, to_lattice=shaper_map(lut))
+                 progress=progress, recipe=recipe, to_lattice=shaper_map(lut),
+                 interpolation=lut.interpolation)
     shaper = compact_shaper(lut)
     nlut = NeuralLUT(result.config, result.params, lut.domain_min, lut.domain_max, shaper)
     report = quality_report(lut, nlut, n_random=n_random, seed=seed)
@@ -73,6 +74,8 @@ def compress(lut: LUT3D, *, target: QualityTarget = QUALITY_TARGETS["invisible"]
         "quality": {**{k: float(f"{v:.4g}") for k, v in report.as_dict().items() if k != "points"},
                     "points": report.points, "meets_target": report.meets(target)},
     }
+    if lut.interpolation != "tetrahedral":  # absent means tetrahedral (docs/nlut-format.md)
+        nlut.description["interpolation"] = lut.interpolation
     return CompressResult(nlut, report, seconds, result.attempts)
 
 

@@ -97,6 +97,12 @@ class NeuralLUT:
         return int(self.description.get("provenance", {}).get("grid", 33))
 
     @property
+    def interpolation(self) -> str:
+        """How a cube baked from this network is read between its nodes: the source LUT's
+        ``"tetrahedral"`` (default) or ``"trilinear"`` (description field ``interpolation``)."""
+        return str(self.description.get("interpolation", "tetrahedral"))
+
+    @property
     def title(self) -> str:
         return str(self.description.get("title", ""))
 
@@ -125,7 +131,7 @@ class NeuralLUT:
         size = size or self.size
         table = self.apply_lattice(size)
         return LUT3D(table, self.domain_min, self.domain_max, shaper=self.shaper, title=self.title,
-                     comments=[f"baked by lutplug {__version__} from .nlut {self.content_hash[:16]}"])
+                     interpolation=self.interpolation, comments=[f"baked by lutplug {__version__} from .nlut {self.content_hash[:16]}"])
 
     def apply_lattice(self, size: int) -> np.ndarray:
         """Network output at every node of a ``size``³ lattice, float32 (size, size, size, 3)."""
@@ -345,6 +351,9 @@ def _check_layout(d: dict, specs: Dict[str, object], source: str) -> None:
         raise LutError("description has no valid 'domain'", source) from None
     if np.any(dmax <= dmin):
         raise LutError("description 'domain' is empty or reversed", source)
+    if d.get("interpolation", "tetrahedral") not in ("tetrahedral", "trilinear"):
+        raise LutError(f"description 'interpolation' must be tetrahedral or trilinear, got "
+                       f"{str(d.get('interpolation'))[:40]!r}", source)
     stray = sorted(k for k in specs if not k.startswith(_MODEL_PREFIX) and k != _SHAPER)
     if stray:
         raise LutError(f"unexpected tensors {[k[:40] for k in stray[:5]]}", source)

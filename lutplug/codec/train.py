@@ -7,7 +7,7 @@ benchmark script.
 Recipe (see ``FIT_RECIPE``/``DEFAULT_RECIPE``/``LADDER``):
 
 * training set: all lattice nodes (at most 40k, subsampled beyond) + 60k seeded uniform random
-  points, targets by tetrahedral interpolation;
+  points, targets by the table's own interpolation (tetrahedral, or trilinear where the file asks);
 * loss: linearised CIEDE2000 around the target (exact ΔE2000 weights at the target, sRGB->Lab
   Jacobian), ``mean(dE) + 1.0 * mean(dE^4)^(1/4) + 1e4 * RGB MSE``, prediction clipped to
   [0,1] with a straight-through gradient;
@@ -27,10 +27,12 @@ Recipe (see ``FIT_RECIPE``/``DEFAULT_RECIPE``/``LADDER``):
   node (:func:`lattice_only`), which needs no training.
 
 Quality (T1) is measured on the DEQUANTISED model over all lattice nodes + 200,000 seeded
-uniform random points of [0,1]^3 against the original table evaluated by tetrahedral
-interpolation; both outputs clipped to [0,1], read as sRGB display values -> XYZ (D65) -> Lab,
-ΔE2000; PSNR on the clipped RGB (peak 1); the same again for the network baked to the table's own
-grid (tetrahedral between the baked nodes), and the worse of each figure counts.
+uniform random points of [0,1]^3 (behind a shaper: a max(N, 17)³ lattice + 200,000 uniform points
+of the input domain, mapped through it — the T1 protocol's points) against the original table
+read with its interpolation; both outputs clipped to [0,1], read as sRGB display values -> XYZ
+(D65) -> Lab, ΔE2000; PSNR on the clipped RGB (peak 1); the same again for the network baked to
+the table's own grid (read the same way between the baked nodes), and the worse of each figure
+counts.
 """
 from __future__ import annotations
 
@@ -77,24 +79,11 @@ class FitResult:
 
 # ----------------------------------------------------------------------------- interpolation
 
-try:
-    from lutplug.core.interpolate import tetrahedral as _tetrahedral  # lutplug layout, u in [0,1]
-except Exception:  # pragma: no cover - fallback while the core package is being written
-    def _tetrahedral(table: np.ndarray, u: np.ndarray) -> np.ndarray:
-        n = table.shape[0]
-        x = np.clip(np.asarray(u, np.float32).reshape(-1, 3), 0, 1) * np.float32(n - 1)
-        i0 = np.minimum(x.astype(np.int64), n - 2)
-        f = (x - i0).astype(np.float32)
-        flat = np.ascontiguousarray(table, np.float32).reshape(-1, 3)
-        base = (i0[:, 2] * n + i0[:, 1]) * n + i0[:, 0]
-        order = np.argsort(-f, axis=1, kind="stable")
-        fs = np.take_along_axis(f, order, axis=1)
-        st = np.array([1, n, n * n], np.int64)[order]
-        i1 = base + st[:, 0]
-        i2 = i1 + st[:, 1]
-        i3 = base + (1 + n + n * n)
-        return (flat[base] * (1 - fs[:, :1]) + flat[i1] * (fs[:, :1] - fs[:, 1:2])
-                + flat[i2] * (fs[:, 1:2] - fs[:, 2:]) + flat[i3] * fs[:, 2:]).astype(np.float32)
+from lutplug.core.interpolate import tetrahedral as _tetrahedral  # lutplug layout, u in [0,1]
+from lutplug.core.interpolate import trilinear
+
+#: How the source table is read between its nodes (LUT3D.interpolation) -> the interpolator.
+INTERPOLATORS = {"tetrahedral": _tetrahedral, "trilinear": trilinear}
 
 
 def lattice_coords(n: int) -> np.ndarray:
@@ -116,23 +105,24 @@ def _shaped(x: np.ndarray, to_lattice: Optional[ToLattice]) -> np.ndarray:
 
 
 def eval_points(table: np.ndarray, n_random: int = EVAL_RANDOM_POINTS, seed: int = EVAL_SEED,
-                to_lattice: Optional[ToLattice] = None):
+                to_lattice: Optional[ToLattice] = None, interpolation: str = "tetrahedral"):
     """(u, target) float32 (M, 3): the points of the T1 protocol in lattice coordinates, target =
-    tetrahedral. Without ``to_lattice``: every table node, then seeded uniform random points.
+    the table read with its ``interpolation``. Without ``to_lattice``: every table node, then seeded uniform random points.
     With it (a LUT with a shaper): the protocol's points as the user's inputs see them — a
     max(N, 17)³ lattice and uniform random points over the INPUT domain, mapped through the
     shaper — so that lattice regions the shaper squeezes count as little as they do there."""
     n = table.shape[0]
+    interp = INTERPOLATORS[interpolation]
     rnd = np.random.default_rng(seed).random((n_random, 3), dtype=np.float32)
     if to_lattice is None:
         lat = lattice_coords(n)
         tl = table.reshape(-1, 3).astype(np.float32)
     else:
         lat = _shaped(lattice_coords(max(n, 17)), to_lattice)
-        tl = _tetrahedral(table, lat)
+        tl = interp(table, lat)
         rnd = _shaped(rnd, to_lattice)
     u = np.concatenate([lat, rnd], axis=0)
-    t = np.concatenate([tl, _tetrahedral(table, rnd)], axis=0)
+    t = np.concatenate([tl, interp(table, rnd)], axis=0)
     return u, t
 
 
@@ -363,11 +353,11 @@ def de2000_jacobian(rgb_t: np.ndarray, eps: float = 1e-4) -> np.ndarray:
     return np.concatenate([R.reshape(-1, 9), RT[:, None]], axis=1)
 
 
-def _train_data(table: np.ndarray, recipe: dict, seed: int):
+def _train_data(table: np.ndarray, recipe: dict, seed: int, interpolation: str = "tetrahedral"):
     """Training set: (u (M,3) lattice coordinates, targets (M,3) as in the table — not clipped,
     so that values outside [0,1] survive a bake —, ΔE2000 linearisation (M,10) at the display-
     clipped targets); lattice nodes (subsampled beyond ``max_lattice_train``) + seeded random
-    points. All float32."""
+    points (targets read with the table's ``interpolation``). All float32."""
     n = table.shape[0]
     rng = np.random.default_rng(seed + 1)
     lat = lattice_coords(n)
@@ -377,7 +367,7 @@ def _train_data(table: np.ndarray, recipe: dict, seed: int):
         lat, tl = lat[idx], tl[idx]
     rnd = rng.random((recipe["n_random_train"], 3), dtype=np.float32)
     u = np.concatenate([lat, rnd], 0)
-    t = np.concatenate([tl, _tetrahedral(table, rnd)], 0)
+    t = np.concatenate([tl, INTERPOLATORS[interpolation](table, rnd)], 0)
     jac = de2000_jacobian(t)
     return u, t.astype(np.float32), jac.astype(np.float32)
 
@@ -505,16 +495,17 @@ def train_config(table: np.ndarray, config: dict, recipe: dict | None = None, se
 
 
 def evaluate(config: dict, stored: dict, u: np.ndarray, t: np.ndarray,
-             table: Optional[np.ndarray] = None, per_point: bool = False):
+             table: Optional[np.ndarray] = None, per_point: bool = False,
+             interpolation: str = "tetrahedral"):
     """T1 metrics of the stored network at points ``u`` against ``t``; with ``table`` (N,N,N,3)
-    also of the network baked to that N³ grid (tetrahedral between its nodes, as every host's
-    cube fallback), keeping the worse of each figure. ``per_point``: return (metrics, ΔE2000 per
+    also of the network baked to that N³ grid (read with ``interpolation`` between its nodes, as
+    the hosts' cube fallback reads it), keeping the worse of each figure. ``per_point``: return (metrics, ΔE2000 per
     point float64 (M,), the worse of direct and baked)."""
     pred = M.forward_numpy(stored, config, u)
     de = point_de(pred, t)
     q = measure(pred, t, de)
     if table is not None:
-        baked = _tetrahedral(M.forward_numpy_lattice(stored, config, table.shape[0]), u)
+        baked = INTERPOLATORS[interpolation](M.forward_numpy_lattice(stored, config, table.shape[0]), u)
         de_b = point_de(baked, t)
         qb = measure(baked, t, de_b)
         q = dict({k: (min if k == "psnr" else max)(q[k], qb[k]) for k in q},
@@ -567,7 +558,8 @@ FIX_NODE_WEIGHT = 4.0
 
 
 def add_fixes(config: dict, stored: dict, table: np.ndarray, u: np.ndarray, t: np.ndarray,
-              targets: dict = T1, limit: Optional[int] = None, measured: Optional[tuple] = None):
+              targets: dict = T1, limit: Optional[int] = None, measured: Optional[tuple] = None,
+              interpolation: str = "tetrahedral"):
     """Add node corrections (see :mod:`lutplug.codec.model`) to a trained network that misses
     ``targets``. ``u``/``t``: the evaluation points of :func:`eval_points`.
 
@@ -590,7 +582,7 @@ def add_fixes(config: dict, stored: dict, table: np.ndarray, u: np.ndarray, t: n
     resid = (t - M.forward_numpy(stored, config, u)).astype(np.float64)
     chosen = np.zeros(0, np.int64)
     cfg, st, best = config, stored, None
-    _, de = measured if measured is not None else evaluate(config, stored, u, t, table, per_point=True)
+    _, de = measured if measured is not None else evaluate(config, stored, u, t, table, True, interpolation)
     rounds = list(FIX_ROUNDS)
     for count in rounds:
         count = min(count, limit, n ** 3)
@@ -605,19 +597,13 @@ def add_fixes(config: dict, stored: dict, table: np.ndarray, u: np.ndarray, t: n
         chosen = np.concatenate([chosen, np.argsort(-score, kind="stable")[:count - chosen.size]])
         column = np.full(n ** 3, -1, np.int64)
         column[chosen] = np.arange(chosen.size)
-        cols = column[corners]
-        rows = np.flatnonzero((cols >= 0).any(axis=1))
-        A = np.zeros((rows.size, chosen.size))
-        r_i, c_i = np.nonzero(cols[rows] >= 0)
-        np.add.at(A, (r_i, cols[rows][r_i, c_i]), weights[rows][r_i, c_i])
-        sw = np.sqrt(row_weight[rows])[:, None]
-        delta = np.linalg.lstsq(A * sw, resid[rows] * sw, rcond=None)[0]
+        delta = _solve_corrections(column[corners], weights, row_weight, resid, chosen.size)
         scale = float(np.float32(max(float(np.abs(delta).max()), 1e-6) / 127.0))
         nodes = np.stack([chosen % n, (chosen // n) % n, chosen // (n * n)], axis=1)
         fix = np.concatenate([nodes, np.clip(np.rint(delta / scale), -127, 127)], axis=1)
         cfg = dict(config, fix={"grid": n, "count": int(chosen.size), "scale": scale})
         st = dict(stored, fix=fix.astype(np.int8))
-        q, de = evaluate(cfg, st, u, t, table, per_point=True)
+        q, de = evaluate(cfg, st, u, t, table, True, interpolation)
         if best is None or badness(q, targets) < badness(best[2], targets):
             best = (cfg, st, q)
         if meets(q, targets):
@@ -625,7 +611,28 @@ def add_fixes(config: dict, stored: dict, table: np.ndarray, u: np.ndarray, t: n
     return best
 
 
-def lattice_only(table: np.ndarray, u: np.ndarray, t: np.ndarray, targets: dict = T1):
+def _solve_corrections(cols: np.ndarray, weights: np.ndarray, row_weight: np.ndarray,
+                       resid: np.ndarray, k: int) -> np.ndarray:
+    """Weighted least-squares corrections float64 (k, 3): minimise Σ_i row_weight_i ·
+    |resid_i − Σ_j weights_ij · δ_cols_ij|² over the corners j of point i whose column
+    ``cols`` (M, 8) is ≥ 0 (a corrected node). Through the normal equations, built from the
+    ≤ 8 nonzeros of each row (the design matrix itself would be M × k dense); a tiny ridge keeps
+    nodes no point reaches at 0."""
+    rows = np.flatnonzero((cols >= 0).any(axis=1))
+    cols, w = cols[rows], weights[rows] * (cols[rows] >= 0)
+    rw, r = row_weight[rows], resid[rows]
+    c = np.where(cols >= 0, cols, 0)
+    pair_index = (c[:, :, None] * k + c[:, None, :]).ravel()
+    pair_weight = (rw[:, None, None] * w[:, :, None] * w[:, None, :]).ravel()
+    normal = np.bincount(pair_index, pair_weight, minlength=k * k).reshape(k, k)
+    rhs = np.stack([np.bincount(c.ravel(), (rw[:, None] * w * r[:, ch:ch + 1]).ravel(), minlength=k)
+                    for ch in range(3)], axis=1)
+    normal[np.diag_indices(k)] += 1e-9 * max(float(np.mean(np.diag(normal))), 1e-12)
+    return np.linalg.solve(normal, rhs)
+
+
+def lattice_only(table: np.ndarray, u: np.ndarray, t: np.ndarray, targets: dict = T1,
+                 interpolation: str = "tetrahedral"):
     """For a table of at most :data:`LATTICE_ONLY_NODES` nodes (5³): the identity network (the
     smallest ladder model with every weight 0 but the skip) plus a correction at every node —
     the table itself as int8 deltas, interpolated tetrahedrally like the original. Returns
@@ -638,7 +645,8 @@ def lattice_only(table: np.ndarray, u: np.ndarray, t: np.ndarray, targets: dict 
               for k, s in M.param_shapes(config).items()}
     qconf = _qconf(config, dict(DEFAULT_RECIPE, **FIT_RECIPE))
     config = dict(config, quant=qconf)
-    return add_fixes(config, Q.quantize_params(params, qconf), table, u, t, targets, limit=n ** 3)
+    return add_fixes(config, Q.quantize_params(params, qconf), table, u, t, targets, limit=n ** 3,
+                     interpolation=interpolation)
 
 
 # ----------------------------------------------------------------------------- fit (size search)
@@ -684,7 +692,7 @@ def _probe_indices(a: int, b: int, k: int, first: bool) -> List[int]:
 def fit(table: np.ndarray, *, targets: dict = T1, budget_bytes: Optional[int] = None, seed: int = 0,
         device: str = "cpu", progress: Optional[Callable[[dict], None]] = None,
         recipe: Optional[dict] = None, workers: Optional[int] = None,
-        to_lattice: Optional[ToLattice] = None) -> FitResult:
+        to_lattice: Optional[ToLattice] = None, interpolation: str = "tetrahedral") -> FitResult:
     """Fit the smallest ladder model whose DEQUANTISED output meets ``targets``.
 
     ``table``: float32 (N,N,N,3) in lutplug layout ``[b,g,r,c]``. Search over :data:`LADDER`:
@@ -692,9 +700,11 @@ def fit(table: np.ndarray, *, targets: dict = T1, budget_bytes: Optional[int] = 
     when the machine has 2+ cores, 1 on CUDA), splitting the interval still open, the first round
     bracketing :data:`START_INDEX`. ``to_lattice``: the LUT's shaper, when it has one: attempts
     are then judged at the T1 points of the input domain (see :func:`eval_points`; training
-    stays uniform over the lattice, which measured better on the ARRI LMT). If ``budget_bytes``
-    is given, models whose estimated size exceeds it are not tried. Returns the smallest passing model, or the best (least bad) one tried
-    when none passes. The result depends only on the table, targets, budget, seed and recipe (each
+    stays uniform over the lattice, which measured better on the ARRI LMT). ``interpolation``: how
+    the source table is read between its nodes (targets, and the baked cube's reading; see
+    :data:`INTERPOLATORS`). If ``budget_bytes`` is given, models whose estimated size exceeds it
+    are not tried. Returns the smallest passing model, or the best (least bad) one tried when none
+    passes. The result depends only on the table, targets, budget, seed and recipe (each
     attempt is deterministic and rounds are decided in index order), not on ``workers``' timing.
     """
     torch = _torch()
@@ -705,11 +715,11 @@ def fit(table: np.ndarray, *, targets: dict = T1, budget_bytes: Optional[int] = 
         raise ValueError(f"table must be (N,N,N,3), got {table.shape}")
     if workers is None:
         workers = 1 if device != "cpu" else max(1, min(2, os.cpu_count() or 1))
-    u_eval, t_eval = eval_points(table, to_lattice=to_lattice)
+    u_eval, t_eval = eval_points(table, to_lattice=to_lattice, interpolation=interpolation)
     rc = dict(DEFAULT_RECIPE)
     rc.update(FIT_RECIPE)
     rc.update(recipe or {})  # overrides (e.g. fewer steps for quick drafts and tests)
-    data = _train_data(table, rc, seed)
+    data = _train_data(table, rc, seed, interpolation)
     cfgs = [M.make_config(**dict(BASE_ARCH, hidden=h)) for h in LADDER]
     allowed = list(range(len(cfgs)))
     if budget_bytes is not None:
@@ -733,9 +743,10 @@ def fit(table: np.ndarray, *, targets: dict = T1, budget_bytes: Optional[int] = 
             return dict(rec, aborted=True, meets=False, seconds=time.time() - t0,
                         cpu_seconds=time.thread_time() - c0), None
         cfg, stored, _ = out
-        q, de = evaluate(cfg, stored, u_eval, t_eval, table, per_point=True)
+        q, de = evaluate(cfg, stored, u_eval, t_eval, table, True, interpolation)
         if not meets(q, targets) and worth_fixing(q, targets):  # near misses: node corrections
-            fixed = add_fixes(cfg, stored, table, u_eval, t_eval, targets, measured=(q, de))
+            fixed = add_fixes(cfg, stored, table, u_eval, t_eval, targets, measured=(q, de),
+                              interpolation=interpolation)
             if fixed is not None and badness(fixed[2], targets) < badness(q, targets):
                 cfg, stored, q = fixed
         nb = Q.stored_bytes(stored)
@@ -744,7 +755,7 @@ def fit(table: np.ndarray, *, targets: dict = T1, budget_bytes: Optional[int] = 
                     seconds=time.time() - t0,
                     cpu_seconds=time.thread_time() - c0, **q), (cfg, stored, q, nb, ok)
 
-    tiny = lattice_only(table, u_eval, t_eval, targets)
+    tiny = lattice_only(table, u_eval, t_eval, targets, interpolation)
     if tiny is not None and meets(tiny[2], targets) and (
             budget_bytes is None or Q.stored_bytes(tiny[1]) <= budget_bytes):
         cfg, stored, q = tiny  # a table this small is its own best code: no network to train

@@ -119,7 +119,7 @@ def write_clf(lut: Union[LUT3D, LUT1D], path: PathLike) -> None:
         n = lut.size
         values = lut.table.transpose(2, 1, 0, 3).reshape(-1, 3)  # blue fastest
         rows = "\n".join(" ".join(_num(v) for v in row) for row in values.tolist())
-        ops += ['    <LUT3D inBitDepth="32f" outBitDepth="32f" interpolation="tetrahedral" '
+        ops += [f'    <LUT3D inBitDepth="32f" outBitDepth="32f" interpolation="{lut.interpolation}" '
                 'name="3D LUT">',
                 f'        <Array dim="{n} {n} {n} 3">', rows, "        </Array>", "    </LUT3D>"]
     digest = hashlib.sha1("\n".join(ops).encode()).hexdigest()

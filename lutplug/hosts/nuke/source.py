@@ -91,7 +91,8 @@ def _load_nlut(path: str, trusted: Sequence[str], require: bool, store=None):
 
 def _bake(transform, size: Optional[int], folder: Path, stem: str, reuse: bool = True) -> Path:
     """Write the dense cube (shaper kept) into ``folder`` as ``stem.cube`` (``stem.clf`` when a .cube
-    cannot hold it); with ``reuse`` an existing file is kept (content-addressed cache names)."""
+    cannot hold it: per-channel shaper ranges, or a trilinear cube — OpenColorIO reads a CLF's own
+    interpolation); with ``reuse`` an existing file is kept (content-addressed cache names)."""
     from lutplug.core.formats import write_lut
     from lutplug.errors import LutError
     from lutplug.evaluate.load import to_cube
@@ -102,7 +103,7 @@ def _bake(transform, size: Optional[int], folder: Path, stem: str, reuse: bool =
         if reuse and existing.is_file() and existing.stat().st_size > 0:
             return existing
     cube = to_cube(transform, size)
-    target = folder / f"{stem}.cube"
+    target = folder / f"{stem}.{'cube' if cube.interpolation == 'tetrahedral' else 'clf'}"
     try:
         write_lut(cube, target)
     except LutError:  # per-channel shaper ranges: CLF holds them (OCIOFileTransform reads it)

@@ -63,7 +63,7 @@ def clf_bytes(lut) -> bytes:
     n = lut.size
     values = np.ascontiguousarray(lut.table.transpose(2, 1, 0, 3), dtype=np.float32).reshape(-1, 3)
     body = "\n".join(f"{r:.9g} {g:.9g} {b:.9g}" for r, g, b in values.tolist())
-    parts.append(f'    <LUT3D inBitDepth="32f" outBitDepth="32f" interpolation="tetrahedral" name="grade">\n'
+    parts.append(f'    <LUT3D inBitDepth="32f" outBitDepth="32f" interpolation="{lut.interpolation}" name="grade">\n'
                  f'        <Array dim="{n} {n} {n} 3">\n{body}\n        </Array>\n    </LUT3D>\n')
     parts.append("</ProcessList>\n")
     return "".join(parts).encode("utf-8")

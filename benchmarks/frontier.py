@@ -42,7 +42,8 @@ def baseline_a(lut: LUT3D, max_size: int = 65) -> dict:
     size-vs-ΔE curve of the sizes tried: a binary search over k (quality mostly grows with k),
     then the three sizes below the one found, and the grids whose nodes are a subset of the
     source's ((n - 1) / m + 1, the source's own n included: those reproduce it exactly at
-    nodes), since growth is not monotonic there."""
+    nodes), since growth is not monotonic there — also when the largest size misses (a 65³
+    resample of a sharp 32³ table can miss where the table itself cannot)."""
     shaper_bytes = 0
     if lut.shaper is not None:
         shaper_bytes = len(zlib.compress(lut.shaper.table.astype(np.float16).tobytes(), 9))
@@ -52,15 +53,17 @@ def baseline_a(lut: LUT3D, max_size: int = 65) -> dict:
         if k not in tried:
             small = lut.resample(k)
             small = LUT3D(small.table.astype(np.float16).astype(np.float32), small.domain_min,
-                          small.domain_max, shaper=small.shaper)
+                          small.domain_max, shaper=small.shaper, interpolation=small.interpolation)
             nbytes = len(zlib.compress(small.table.astype(np.float16).tobytes(), 9)) + shaper_bytes
             rep = quality_report(lut, small)
             tried[k] = {"k": k, "bytes": nbytes, **rep.as_dict(), "meets": rep.meets(T1)}
         return tried[k]
 
     lo, hi = 2, max_size
-    if not point(hi)["meets"]:
-        found = None
+    n = lut.size
+    nested = [(n - 1) // m + 1 for m in range(1, n) if (n - 1) % m == 0]
+    if not point(hi)["meets"]:  # a finer grid that misses the source's nodes: only they can meet
+        found = next((point(k) for k in sorted(nested) if point(k)["meets"]), None)
     else:
         while lo < hi:
             mid = (lo + hi) // 2
@@ -68,8 +71,6 @@ def baseline_a(lut: LUT3D, max_size: int = 65) -> dict:
                 hi = mid
             else:
                 lo = mid + 1
-        n = lut.size
-        nested = [(n - 1) // m + 1 for m in range(1, n) if (n - 1) % m == 0]
         for k in sorted(set(range(max(2, hi - 3), hi)) | {k for k in nested if 2 <= k < hi}):
             if point(k)["meets"]:
                 hi = k

@@ -6,7 +6,7 @@ with the threshold marked is drawn under the map.
 """
 from __future__ import annotations
 
-from typing import Optional, Sequence
+from typing import Sequence
 
 import numpy as np
 

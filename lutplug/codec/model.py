@@ -46,7 +46,7 @@ PWL curve semantics (both curves): knots at k/(K-1), k = 0..K-1; the curve input
 value is ADDED to its input (residual form). For the output curve the lookup uses clamp(y,0,1)
 but the value is added to the unclamped y.
 
-What fit() currently produces: act "relu", in_curve 8, out_curve 8, skip "linear", center true,
+What fit() currently produces: act "relu", in_curve 16, out_curve 16, skip "linear", center true,
 fourier 0, minmax false, hidden = one or two layers (see train.LADDER); all tensors int8 with a
 float16 scale per tensor (curves: one scale per channel row); node corrections when the network
 alone narrowly misses its target, or at every node of a table of at most 5³ (train.add_fixes).

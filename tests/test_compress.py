@@ -113,7 +113,8 @@ def test_compress_hands_the_shaper_and_interpolation_to_the_fit(monkeypatch):
     assert seen["interpolation"] == "trilinear"
     decoded = from_bytes(result.nlut.to_bytes(), "x.nlut")
     assert decoded.interpolation == "trilinear" and decoded.bake(9).interpolation == "trilinear"
-    plain = compress_module.compress(_smooth_grade(5), n_random=2000, recipe={"adam_steps": 20, "qat_steps": 4})
+    plain = compress_module.compress(_smooth_grade(5), n_random=2000,
+                                     recipe={"adam_steps": 20, "qat_steps": 4})
     assert "interpolation" not in plain.nlut.description  # absent means tetrahedral
     assert from_bytes(plain.nlut.to_bytes(), "y.nlut").bake(5).interpolation == "tetrahedral"
 

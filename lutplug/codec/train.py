@@ -107,10 +107,11 @@ def _shaped(x: np.ndarray, to_lattice: Optional[ToLattice]) -> np.ndarray:
 def eval_points(table: np.ndarray, n_random: int = EVAL_RANDOM_POINTS, seed: int = EVAL_SEED,
                 to_lattice: Optional[ToLattice] = None, interpolation: str = "tetrahedral"):
     """(u, target) float32 (M, 3): the points of the T1 protocol in lattice coordinates, target =
-    the table read with its ``interpolation``. Without ``to_lattice``: every table node, then seeded uniform random points.
-    With it (a LUT with a shaper): the protocol's points as the user's inputs see them — a
-    max(N, 17)³ lattice and uniform random points over the INPUT domain, mapped through the
-    shaper — so that lattice regions the shaper squeezes count as little as they do there."""
+    the table read with its ``interpolation``. Without ``to_lattice``: every table node, then
+    seeded uniform random points. With it (a LUT with a shaper): the protocol's points as the
+    user's inputs see them — a max(N, 17)³ lattice and uniform random points over the INPUT
+    domain, mapped through the shaper — so that lattice regions the shaper squeezes count as
+    little as they do there."""
     n = table.shape[0]
     interp = INTERPOLATORS[interpolation]
     rnd = np.random.default_rng(seed).random((n_random, 3), dtype=np.float32)
@@ -499,8 +500,8 @@ def evaluate(config: dict, stored: dict, u: np.ndarray, t: np.ndarray,
              interpolation: str = "tetrahedral"):
     """T1 metrics of the stored network at points ``u`` against ``t``; with ``table`` (N,N,N,3)
     also of the network baked to that N³ grid (read with ``interpolation`` between its nodes, as
-    the hosts' cube fallback reads it), keeping the worse of each figure. ``per_point``: return (metrics, ΔE2000 per
-    point float64 (M,), the worse of direct and baked)."""
+    the hosts' cube fallback reads it), keeping the worse of each figure. ``per_point``: return
+    (metrics, ΔE2000 per point float64 (M,), the worse of direct and baked)."""
     pred = M.forward_numpy(stored, config, u)
     de = point_de(pred, t)
     q = measure(pred, t, de)

@@ -24,7 +24,7 @@ Network (every stage optional, driven by ``config``)::
      "skip": "identity" | "linear" | "none",   # "linear": params "A" (3,3), "c" (3,)
      "out_curve": K_out,         # 0 = none; params "cout" (3, K_out)
      "quant": {name: {"bits": b, "mode": "tensor"|"row"}},  # informational
-     "fix": {"grid": N, "scale": s}   # optional node corrections; param "fix" int8 (K, 6)
+     "fix": {"grid": N, "count": K, "scale": s}   # optional node corrections; param "fix" int8 (K, 6)
     }
 
 Node corrections ("fix"): K rows ``(r, g, b, dr, dg, db)`` of int8 — a node of the N³ lattice

@@ -131,7 +131,8 @@ class NeuralLUT:
         size = size or self.size
         table = self.apply_lattice(size)
         return LUT3D(table, self.domain_min, self.domain_max, shaper=self.shaper, title=self.title,
-                     interpolation=self.interpolation, comments=[f"baked by lutplug {__version__} from .nlut {self.content_hash[:16]}"])
+                     interpolation=self.interpolation,
+                     comments=[f"baked by lutplug {__version__} from .nlut {self.content_hash[:16]}"])
 
     def apply_lattice(self, size: int) -> np.ndarray:
         """Network output at every node of a ``size``³ lattice, float32 (size, size, size, 3)."""

@@ -40,6 +40,15 @@ def test_meets_t1_within_budget_and_reports_honestly(result):
     assert prov["grid"] == 9 and prov["settings"]["seed"] == 3
 
 
+def test_ladder_rungs_grow_in_size():
+    # the size search bisects the ladder: every rung must hold more parameters than the one before
+    from lutplug.codec import model, train
+
+    sizes = [model.n_params(train.ladder_config(i)) for i in range(len(train.LADDER))]
+    assert all(a < b for a, b in zip(sizes, sizes[1:])), sizes
+    assert train.LADDER[train.START_INDEX][0] == [64]
+
+
 def test_training_is_deterministic_for_a_seed():
     # one short training run of a small model, twice with seed 3 and once with seed 4
     from lutplug.codec import model

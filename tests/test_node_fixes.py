@@ -118,13 +118,41 @@ def test_tiny_table_is_stored_as_its_lattice():
     np.testing.assert_allclose(got, tetrahedral(table, u), atol=result.config["fix"]["scale"] * 0.5 + 1e-6)
 
 
-@pytest.mark.parametrize("size", [7, 13, 4])
-def test_lattice_evaluator_applies_corrections(size):
-    """The lattice evaluator (own path at the corrections' grid, per-axis cell search else)
-    equals the per-point forward pass at the lattice nodes."""
-    n = random_nlut(seed=4, act="relu", fourier=0, center=True, hidden=(16,), fixes=30, fix_grid=7)
-    fast = model.forward_numpy_lattice(n.params, n.config, size)
+@pytest.mark.parametrize("size, fix_grid, workers", [(7, 7, 1), (7, 7, 2), (13, 7, 1), (13, 7, 2), (4, 7, 1),
+                                                    (9, 3, 2)])
+def test_lattice_evaluator_applies_corrections(size, fix_grid, workers):
+    """The lattice evaluator (own path at the corrections' grid; else per-axis cell search, every
+    cell touched on a 3³ grid) equals the per-point forward pass at the lattice nodes, on 1 or 2
+    threads."""
+    n = random_nlut(seed=4, act="relu", fourier=0, center=True, hidden=(16,), fixes=30, fix_grid=fix_grid)
+    fast = model.forward_numpy_lattice(n.params, n.config, size, workers=workers)
     ref = model.forward_numpy(n.params, n.config, lattice(size)).reshape(size, size, size, 3)
+    np.testing.assert_allclose(fast, ref, atol=1e-5)
+
+
+def test_lattice_evaluator_gives_the_same_bits_on_any_thread_count():
+    # BLAS held to one thread in every slice: 1, 2 or 3 workers compute each slice identically
+    pytest.importorskip("threadpoolctl")
+    n = random_nlut(seed=5, act="relu", fourier=0, center=True, hidden=(24, 8), fixes=12, fix_grid=5)
+    runs = [model.forward_numpy_lattice(n.params, n.config, 17, workers=w) for w in (1, 2, 3)]
+    assert all(np.array_equal(runs[0], r) for r in runs[1:])
+
+
+def test_lattice_evaluator_stays_on_one_thread_without_threadpoolctl(monkeypatch):
+    # BLAS threads inside each product plus slice threads oversubscribe the cores: without
+    # threadpoolctl to hold BLAS to one thread, the evaluator starts no threads of its own
+    import concurrent.futures
+    import sys
+
+    def no_pool(*args, **kwargs):
+        raise AssertionError("a thread pool was started")
+
+    monkeypatch.setitem(sys.modules, "threadpoolctl", None)  # import raises ImportError
+    monkeypatch.setattr(model, "_BLAS", [])
+    monkeypatch.setattr(concurrent.futures, "ThreadPoolExecutor", no_pool)
+    n = random_nlut(seed=4, act="relu", fourier=0, center=True, hidden=(16,), fixes=30, fix_grid=7)
+    fast = model.forward_numpy_lattice(n.params, n.config, 9, workers=4)
+    ref = model.forward_numpy(n.params, n.config, lattice(9)).reshape(9, 9, 9, 3)
     np.testing.assert_allclose(fast, ref, atol=1e-5)
 
 

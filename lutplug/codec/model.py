@@ -46,15 +46,18 @@ PWL curve semantics (both curves): knots at k/(K-1), k = 0..K-1; the curve input
 value is ADDED to its input (residual form). For the output curve the lookup uses clamp(y,0,1)
 but the value is added to the unclamped y.
 
-What fit() currently produces: act "relu", in_curve 16, out_curve 16, skip "linear", center true,
-fourier 0, minmax false, hidden = one or two layers (see train.LADDER); all tensors int8 with a
-float16 scale per tensor (curves: one scale per channel row); node corrections when the network
-alone narrowly misses its target, or at every node of a table of at most 5³ (train.add_fixes).
+What fit() currently produces: act "relu", skip "linear", center true, fourier 0, minmax false,
+hidden = one or two layers and in_curve = out_curve = 8 or 16 knots (see train.LADDER); all
+tensors int8 with a float16 scale per tensor (curves: one scale per channel row); node
+corrections when the network alone narrowly misses its target, or at every node of a table of at
+most 5³ (train.add_fixes).
 """
 from __future__ import annotations
 
 import math
-from typing import Dict
+import os
+import threading
+from typing import Dict, Optional
 
 import numpy as np
 
@@ -268,17 +271,16 @@ def forward_numpy(params, config: dict, u: np.ndarray, chunk: int = 8192) -> np.
     return out
 
 
-def forward_numpy_lattice(params, config: dict, size: int, workers: int = 1) -> np.ndarray:
+def forward_numpy_lattice(params, config: dict, size: int, workers: Optional[int] = None) -> np.ndarray:
     """The network at every node of the ``size``³ lattice over [0,1]³: float32 (size, size,
     size, 3), ``[b, g, r]`` (R fastest) — :func:`forward_numpy` of ``lattice(size)``, faster.
 
     The input curves are per channel and the first layer (and skip) are affine, so the first
     layer's pre-activation is a sum of three per-axis tables; each B slice then needs only the
-    broadcast sum, the activation and the later layers. Slices may run on ``workers`` threads
-    (numpy releases the GIL), though on 2 cores one thread measured faster
-    (benchmarks/codec_speed.py)."""
-    from concurrent.futures import ThreadPoolExecutor
-
+    broadcast sum, the activation and the later layers, in reused buffers. Slices run on
+    ``workers`` threads (default: the CPU count, at most 8) with BLAS held to one thread each
+    (threadpoolctl), so the result is the same for any ``workers``; without threadpoolctl, on one
+    thread (BLAS threads inside each product and slice threads would oversubscribe the cores)."""
     L = len(config["hidden"])
     ramp = np.linspace(0.0, 1.0, size).astype(np.float32)
     if config.get("fourier", 0) or config.get("minmax", False) or not L:  # not separable
@@ -301,45 +303,107 @@ def forward_numpy_lattice(params, config: dict, size: int, workers: int = 1) -> 
     if skip == "linear":
         lin[2] = lin[2] + p["c"]
     act = config["act"]
+    hidden = config["hidden"]
+    W_T = [np.ascontiguousarray(p[f"W{i}"].T) for i in range(L + 1)]  # (in, out)
+    fix = _FixSlabs(p, config, ramp) if "fix" in config else None
     out = np.empty((size, size, size, 3), np.float32)
+    local = threading.local()
 
     def slab(b: int) -> None:
-        h = pre[0][None, :, :] + (pre[1] + pre[2][b])[:, None, :]  # (g, r, w)
-        y = _hidden_to_output(p, _act_np(act, h.reshape(size * size, -1)), L, act)
+        if not hasattr(local, "bufs"):  # one set of activation buffers a thread
+            local.bufs = [np.empty((size, size, w), np.float32) for w in hidden]
+        h = np.add(pre[0][None, :, :], (pre[1] + pre[2][b])[:, None, :], out=local.bufs[0])
+        h = _act_np(act, h.reshape(size * size, -1))
+        for i in range(1, L):
+            h = np.matmul(h, W_T[i], out=local.bufs[i].reshape(size * size, -1))
+            h += p[f"b{i}"]
+            h = _act_np(act, h)
+        y = (h @ W_T[L]).reshape(size, size, 3)
+        y += p[f"b{L}"]
         if skip != "none":
-            y += (lin[0][None, :, :] + (lin[1] + lin[2][b])[:, None, :]).reshape(-1, 3)
+            y += lin[0][None, :, :]
+            y += (lin[1] + lin[2][b])[:, None, :]
         if config.get("out_curve", 0):
-            y = y + _pwl_np(p["cout"], y)
-        out[b] = y.reshape(size, size, 3)
+            y += _pwl_np(p["cout"], y.reshape(-1, 3)).reshape(size, size, 3)
+        if fix is not None:
+            fix.add(b, y)
+        out[b] = y
 
-    if workers <= 1:
-        for b in range(size):
+    def slabs(first: int, stop: int) -> None:
+        for b in range(first, stop):
             slab(b)
-    else:
-        with ThreadPoolExecutor(workers) as pool:
-            list(pool.map(slab, range(size)))
-    if "fix" in config:
-        _add_fix_lattice(p, config, ramp, out)
+
+    blas = _blas_controller()
+    workers = 1 if blas is None else min(workers or max(1, min(8, os.cpu_count() or 1)), size)
+    if blas is None:
+        slabs(0, size)
+        return out
+    # BLAS on one thread also when ``workers`` is 1: the bake is then the same bits on any core count
+    with blas.limit(limits=1, user_api="blas"):
+        if workers <= 1:
+            slabs(0, size)
+        else:  # one contiguous run of slices a thread (many small tasks cost more in GIL hand-overs)
+            from concurrent.futures import ThreadPoolExecutor
+
+            bounds = np.linspace(0, size, workers + 1).round().astype(int)
+            with ThreadPoolExecutor(workers) as pool:
+                list(pool.map(slabs, bounds[:-1], bounds[1:]))
     return out
 
 
-def _add_fix_lattice(p, config, ramp: np.ndarray, out: np.ndarray) -> None:
-    """Add the node corrections to ``out`` (size, size, size, 3) ``[b, g, r]``, the lattice over
-    ``ramp`` (size,) per axis: at the corrections' own grid just the corrections at their nodes,
-    else :func:`_add_fix_np` at the nodes whose cells (found per axis) touch a corrected node."""
-    dense, cells = _fix_tables(p, config)
-    n, size = dense.shape[0], ramp.size
-    if size == n:
-        nodes, d = _fix_rows(p, config)
-        np.add.at(out, (nodes[:, 2], nodes[:, 1], nodes[:, 0]), d)
-        return
-    i0 = np.minimum((ramp * np.float32(n - 1)).astype(np.int32), n - 2)
-    touched = cells[np.ix_(i0, i0, i0)]
-    for b in np.flatnonzero(touched.any(axis=(1, 2))):  # slab by slab: stays in cache
-        g, r = np.nonzero(touched[b])
-        y = out[b, g, r]
-        _add_fix_np(p, config, np.stack([ramp[r], ramp[g], np.full(r.size, ramp[b])], axis=1), y)
-        out[b, g, r] = y
+_BLAS: list = []  # [threadpoolctl.ThreadpoolController or None], made once (finding the libraries is slow)
+
+
+def _blas_controller():
+    """threadpoolctl's controller of the loaded BLAS libraries, or None without threadpoolctl."""
+    if not _BLAS:
+        try:
+            from threadpoolctl import ThreadpoolController
+        except ImportError:
+            _BLAS.append(None)
+        else:
+            _BLAS.append(ThreadpoolController())
+    return _BLAS[0]
+
+
+class _FixSlabs:
+    """Node corrections added to the lattice over ``ramp`` (size,) per axis one B slice at a
+    time: at the corrections' own grid just the corrections at their nodes, else their
+    tetrahedral interpolation (as :func:`_add_fix_np`) at the nodes whose cells, found per axis,
+    touch a corrected node."""
+
+    def __init__(self, p, config, ramp: np.ndarray):
+        dense, cells = _fix_tables(p, config)
+        self.p, self.config, self.ramp = p, config, ramp
+        n = dense.shape[0]
+        if ramp.size == n:
+            nodes, d = _fix_rows(p, config)
+            self.at_nodes = {b: (nodes[nodes[:, 2] == b], d[nodes[:, 2] == b]) for b in np.unique(nodes[:, 2])}
+            return
+        self.at_nodes = None
+        i0 = np.minimum((ramp * np.float32(n - 1)).astype(np.int32), n - 2)
+        self.touched = cells[np.ix_(i0, i0, i0)]
+
+    def add(self, b: int, y: np.ndarray) -> None:
+        """Add the corrections to slice ``b``, ``y`` float32 (size, size, 3) ``[g, r]``, in place."""
+        if self.at_nodes is not None:
+            if b in self.at_nodes:
+                nodes, d = self.at_nodes[b]
+                np.add.at(y, (nodes[:, 1], nodes[:, 0]), d)
+            return
+        touched = self.touched[b]
+        if not touched.any():
+            return
+        from lutplug.core.interpolate import tetrahedral  # Kuhn hats summed = tetrahedral
+
+        ramp, dense = self.ramp, self.p["_fix_dense"]
+        if touched.all():
+            u = np.empty(y.shape, np.float32)
+            u[..., 0], u[..., 1], u[..., 2] = ramp[None, :], ramp[:, None], ramp[b]
+            y += tetrahedral(dense, u)
+            return
+        g, r = np.nonzero(touched)
+        y[g, r] += tetrahedral(dense, np.stack([ramp[r], ramp[g], np.full(r.size, ramp[b])], axis=1))
 
 
 # ----------------------------------------------------------------------------- torch

@@ -14,7 +14,7 @@ Recipe (see ``FIT_RECIPE``/``DEFAULT_RECIPE``/``LADDER``):
 * Adam, one-cycle cosine schedule (max lr 3e-2), 2500 steps of 4096 random samples, then 300
   steps of quantisation-aware training (int8, per-tensor float16 scale; curves per channel) at
   lr 2e-3; the stored model is the int8 one and quality is measured on it;
-* size search over ``LADDER`` (1 hidden layer [16]..[96], then 2 layers up to [256, 64]): each
+* size search over ``LADDER`` (1 hidden layer [4]..[96], then 2 layers up to [256, 64]): each
   round trains two sizes at once (two threads of one torch thread each on CPU), the first round
   bracketing [64]; a spare thread trains the smallest open size from other initial weights; an
   attempt whose ΔE mean at 40% of its steps is > 2.2x the target is abandoned; no new round
@@ -506,7 +506,7 @@ def evaluate(config: dict, stored: dict, u: np.ndarray, t: np.ndarray,
     de = point_de(pred, t)
     q = measure(pred, t, de)
     if table is not None:
-        baked = INTERPOLATORS[interpolation](M.forward_numpy_lattice(stored, config, table.shape[0]), u)
+        baked = INTERPOLATORS[interpolation](M.forward_numpy_lattice(stored, config, table.shape[0], workers=1), u)
         de_b = point_de(baked, t)
         qb = measure(baked, t, de_b)
         q = dict({k: (min if k == "psnr" else max)(q[k], qb[k]) for k in q},
@@ -642,7 +642,7 @@ def lattice_only(table: np.ndarray, u: np.ndarray, t: np.ndarray, targets: dict 
     n = table.shape[0]
     if n ** 3 > LATTICE_ONLY_NODES:
         return None
-    config = M.make_config(**dict(BASE_ARCH, hidden=LADDER[0]))
+    config = ladder_config(0)
     params = {k: (np.eye(3, dtype=np.float32) if k == "A" else np.zeros(s, np.float32))
               for k, s in M.param_shapes(config).items()}
     qconf = _qconf(config, dict(DEFAULT_RECIPE, **FIT_RECIPE))
@@ -653,15 +653,27 @@ def lattice_only(table: np.ndarray, u: np.ndarray, t: np.ndarray, targets: dict 
 
 # ----------------------------------------------------------------------------- fit (size search)
 
-# Architecture ladder searched by fit(): (hidden widths), smallest first.
-LADDER = [[16], [24], [32], [40], [48], [64], [80], [96], [64, 16], [96, 16], [128, 16], [128, 32],
-          [192, 32], [256, 32], [256, 64]]
-# 16-knot curves: +48 bytes over 8 knots; better on 5 of the 6 grades tried (warm_correction
+#: Architecture ladder searched by fit(), smallest first: (hidden widths, knots of each curve).
+#: The three smallest rungs (8-knot curves; 126-182 bytes of weights against 258 at [16]) serve
+#: near-identity and gentle grades: re-run, classic_film 678 -> 549 B ([8]), clean_and_denoise
+#: 683 -> 505 B, crosstalk 658 -> 493 B, iridas 889 -> 512 B ([4]); rung 0 is also lattice_only's net.
+LADDER = [([4], 8), ([8], 8), ([12], 8)] + [
+    (h, 16) for h in ([16], [24], [32], [40], [48], [64], [80], [96], [64, 16], [96, 16], [128, 16],
+                      [128, 32], [192, 32], [256, 32], [256, 64])]
+# 16-knot curves from [16] on: +48 bytes over 8 knots; better on 5 of the 6 grades tried (warm_correction
 # [128, 16] mean 0.485 -> 0.352; dreamy [64, 16] 0.478 -> 0.426), worse on classic_film [16]
 # (0.266 -> 0.299, still passing); over all 39 shared LUTs: 35 meet T1 (was 34), median 1,849 B (was 2,674)
-BASE_ARCH = {"act": "relu", "in_curve": 16, "out_curve": 16, "skip": "linear", "center": True, "fourier": 0}
+BASE_ARCH = {"act": "relu", "skip": "linear", "center": True, "fourier": 0}
+
+
+def ladder_config(i: int) -> dict:
+    """The network config of :data:`LADDER` rung ``i`` (see :mod:`lutplug.codec.model`)."""
+    hidden, knots = LADDER[i]
+    return M.make_config(**BASE_ARCH, hidden=hidden, in_curve=knots, out_curve=knots)
+
+
 FIT_RECIPE = {"adam_steps": 2500, "batch": 4096, "lr": 3e-2, "qat_steps": 300, "mse_weight": 1e4, "tail_weight": 1.0}
-START_INDEX = 5
+START_INDEX = 8  # [64]
 FIT_CPU_LIMIT = 300.0  # CPU seconds of this process: no new size attempt starts after this (best so far
                        # is returned). CPU time, not wall time, so a loaded machine does not change results.
 ABORT_RATIO = 2.2  # abort an attempt whose ΔE mean at 40% of training is > 2.2x the target
@@ -726,7 +738,7 @@ def fit(table: np.ndarray, *, targets: dict = T1, budget_bytes: Optional[int] = 
     rc.update(FIT_RECIPE)
     rc.update(recipe or {})  # overrides (e.g. fewer steps for quick drafts and tests)
     data = _train_data(table, rc, seed, interpolation)
-    cfgs = [M.make_config(**dict(BASE_ARCH, hidden=h)) for h in LADDER]
+    cfgs = [ladder_config(i) for i in range(len(LADDER))]
     allowed = list(range(len(cfgs)))
     if budget_bytes is not None:
         allowed = [i for i in allowed if _estimate_bytes(cfgs[i]) <= budget_bytes] or [0]

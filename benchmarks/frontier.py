@@ -28,6 +28,7 @@ import numpy as np
 
 from lutplug import __version__
 from lutplug.codec.compress import compress
+from lutplug.codec.nlut import from_bytes
 from lutplug.core.formats import read_lut
 from lutplug.core.lut import LUT3D
 from lutplug.evaluate.load import as_lut3d
@@ -99,6 +100,25 @@ def lutplug_codec(lut: LUT3D, source: Path, workdir: Path, seed: int) -> dict:
                  "meets": a.get("meets")} for a in result.attempts]}
 
 
+def reencode(path: Path, row: dict) -> None:
+    """Re-save the .nlut at ``path`` in the current format (same network, same description) and
+    set ``row["bytes"]`` to its new size, keeping the old one as ``bytes_before_reencode``."""
+    from lutplug.codec.nlut import load_nlut
+    from lutplug.core.lut import lattice
+
+    old = load_nlut(path)
+    data = old.to_bytes()
+    new = from_bytes(data, str(path))
+    x = lattice(17)
+    if not np.array_equal(new.apply(x), old.apply(x)):
+        raise SystemExit(f"{path}: re-encoded network evaluates differently")
+    if len(data) != path.stat().st_size:
+        path.write_bytes(data)
+    if row["bytes"] != len(data):
+        row.setdefault("bytes_before_reencode", row["bytes"])
+        row["bytes"] = len(data)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--luts", type=Path, default=REPO.parent / "shared" / "luts")
@@ -114,6 +134,9 @@ def main() -> None:
                     "this earlier frontier JSON (same LUTs, same T1) instead of recomputing it")
     ap.add_argument("--redo-a", action="store_true", help="with --merge: recompute baseline A of rows "
                     "whose smallest k exceeds the source's grid (or that never met T1)")
+    ap.add_argument("--reencode", action="store_true", help="with --merge: re-save every row's .nlut "
+                    "(OUT/nlut) in the current file format and update its bytes; the network must "
+                    "evaluate bit-identically")
     args = ap.parse_args()
     if args.merge:
         rows = []
@@ -124,6 +147,8 @@ def main() -> None:
             best = r["baseline_a"]["best"]
             if best is None or best["k"] > r["grid"]:
                 r["baseline_a"] = baseline_a(as_lut3d(read_lut(args.luts / r["file"])))
+        for r in rows if args.reencode else ():
+            reencode(args.out / "nlut" / (Path(r["file"]).stem + ".nlut"), r["lutplug"])
         gmic_path = args.out / "gmic.json"
         gmic = json.loads(gmic_path.read_text()) if gmic_path.exists() else {}
         for r in rows:

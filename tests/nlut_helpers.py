@@ -31,3 +31,17 @@ def random_nlut(seed: int = 0, shaper: bool = False, act: str = "silu", skip: st
     dmax = [2.0, 2.0, 2.0] if shaper else [1.0, 1.0, 1.0]
     return NeuralLUT(cfg, stored, [0, 0, 0], dmax, sh,
                      {"title": "test", "provenance": {"grid": 17}, "colorspace": {"input": "ACEScct"}})
+
+
+def fit_stored_nlut(seed: int = 8, hidden=(6,), fixes: int = 5) -> NeuralLUT:
+    """A random network stored the way :func:`lutplug.codec.train.fit` stores one (every tensor
+    int8 with a float16 scale: one a row for the curves, one per tensor else; node corrections
+    on a 4³ grid) — what .nlut format version 2 packs."""
+    from lutplug.codec.quantize import dequantize_params
+
+    n = random_nlut(seed, act="relu", fourier=0, center=True, hidden=hidden, fixes=fixes, fix_grid=4)
+    qconf = {k: {"bits": 8, "mode": "row" if k in ("cin", "cout") else "tensor"}
+             for k in model.param_shapes(n.config) if k != "fix"}
+    floats = dequantize_params({k: v for k, v in n.params.items() if k != "fix"})
+    n.params = dict(quantize_params(floats, qconf), **({"fix": n.params["fix"]} if fixes else {}))
+    return n

@@ -13,7 +13,7 @@ import pytest
 from lutplug.codec import container, tensorfile
 from lutplug.codec.nlut import from_bytes, load_nlut
 from lutplug.errors import LutError, SignatureError
-from tests.nlut_helpers import random_nlut
+from tests.nlut_helpers import fit_stored_nlut, random_nlut
 
 pytest.importorskip("cryptography")
 
@@ -27,8 +27,9 @@ def _payload(header: dict, data: bytes = b"") -> bytes:
     return struct.pack("<Q", len(raw)) + raw + data
 
 
-def _frame(raw_payload: bytes, framing=container.NLUT, version=None, flags=0) -> bytes:
-    """Framed as the container does (level 1: bombs compress quickly)."""
+def _frame(raw_payload: bytes, framing=container.NLUT, version=1, flags=0) -> bytes:
+    """Framed as the container does (level 1: bombs compress quickly); the .nlut payloads here
+    are version 1's one tensor per parameter."""
     deflater = zlib.compressobj(1, zlib.DEFLATED, 15, 9, zlib.Z_DEFAULT_STRATEGY, framing.zdict)
     payload = deflater.compress(raw_payload) + deflater.flush()
     return container.HEADER.pack(framing.magic, framing.version if version is None else version,
@@ -37,7 +38,8 @@ def _frame(raw_payload: bytes, framing=container.NLUT, version=None, flags=0) ->
 
 @pytest.fixture(scope="module")
 def grade():
-    """(tensors, description) of a small valid .nlut."""
+    """(tensors, description) of a small valid .nlut (version 1 layout: a random network with
+    float and per-row-scaled tensors, which version 2's packing does not take)."""
     c = container.decode(random_nlut(4).to_bytes())
     return c.tensors, c.description
 
@@ -94,15 +96,15 @@ def test_tensor_shapes_disagreeing_with_the_architecture(grade):
     tensors, desc = grade
     bad = dict(tensors)
     bad["m.W1.q"] = np.zeros((5, 7), np.int8)
-    _refused(container.encode(bad, desc), r"network does not match its configuration: .*W1")
+    _refused(container.encode(bad, desc, version=1), r"network does not match its configuration: .*W1")
     extra = dict(tensors, **{"m.extra": np.zeros(3, np.float32)})
-    _refused(container.encode(extra, desc), "unexpected tensors")
+    _refused(container.encode(extra, desc, version=1), "unexpected tensors")
     stray = dict(tensors, **{"evil": np.zeros(3, np.float32)})
-    _refused(container.encode(stray, desc), "unexpected tensors")
+    _refused(container.encode(stray, desc, version=1), "unexpected tensors")
     missing = {k: v for k, v in tensors.items() if not k.startswith("m.b0")}
-    _refused(container.encode(missing, desc), "b0 is missing")
+    _refused(container.encode(missing, desc, version=1), "b0 is missing")
     wrong_dtype = dict(tensors, **{"m.W1.q": tensors["m.W1.q"].astype(np.int16)})
-    _refused(container.encode(wrong_dtype, desc), "int8")
+    _refused(container.encode(wrong_dtype, desc, version=1), "int8")
 
 
 @pytest.mark.parametrize("value", [np.nan, np.inf, -np.inf])
@@ -114,7 +116,7 @@ def test_nan_and_inf_weights(grade, value):
         arr = bad[name].copy()
         arr.reshape(-1)[0] = value
         bad[name] = arr
-        _refused(container.encode(bad, desc), "NaN or infinite")
+        _refused(container.encode(bad, desc, version=1), "NaN or infinite")
     # a JSON NaN/Infinity constant in the description (not JSON, Python would accept it)
     text = json.dumps(desc).replace('"domain": [[0', '"domain": [[NaN', 1)
     assert "NaN" in text
@@ -161,11 +163,40 @@ def test_signature_over_different_bytes(tmp_path):
     _refused(forged, "altered after signing", error=SignatureError)
 
 
-@pytest.mark.parametrize("version, word", [(0, "older"), (2, "newer"), (255, "newer")])
+@pytest.mark.parametrize("version, word", [(0, "older"), (3, "newer"), (255, "newer")])
 def test_other_format_versions_are_refused(version, word):
     data = bytearray(random_nlut(7).to_bytes())
     data[4] = version
     _refused(bytes(data), f"format version {version} is {word}.*downgrade")
+
+
+def test_a_version_byte_that_disagrees_with_the_layout_is_refused(packed_grade):
+    v1 = bytearray(random_nlut(7).to_bytes())
+    v2 = bytearray(container.encode(*packed_grade))
+    assert (v1[4], v2[4]) == (1, 2)
+    v1[4], v2[4] = 2, 1
+    _refused(bytes(v1), "m.q must be int8")
+    _refused(bytes(v2), "tensor cin is missing")
+
+
+@pytest.fixture(scope="module")
+def packed_grade():
+    """(tensors, description) of a small valid version 2 .nlut (int8 network, float16 scales)."""
+    c = container.decode(fit_stored_nlut().to_bytes())
+    assert c.version == 2 and {"m.q", "m.s"} <= set(c.tensors)
+    return c.tensors, c.description
+
+
+def test_packed_tensors_disagreeing_with_the_architecture(packed_grade):
+    tensors, desc = packed_grade
+    for name, bad, msg in [("m.q", tensors["m.q"][:-1], r"m\.q must be int8 \(\d+,\), got int8 \(\d+,\)"),
+                           ("m.s", tensors["m.s"].astype(np.float32), "m.s must be float16"),
+                           ("m.W0.q", np.zeros((6, 3), np.int8), "unexpected tensors")]:
+        _refused(_frame(tensorfile.dumps(dict(tensors, **{name: bad}), {"nlut": json.dumps(desc)}),
+                        version=2), msg)
+    nan = dict(tensors, **{"m.s": np.where(np.arange(tensors["m.s"].size) == 2, np.nan,
+                                           tensors["m.s"]).astype(np.float16)})
+    _refused(_frame(tensorfile.dumps(nan, {"nlut": json.dumps(desc)}), version=2), "NaN or infinite")
 
 
 def test_duplicate_keys(grade):
@@ -194,7 +225,7 @@ def test_a_valid_file_loads_within_the_same_bounds(grade):
     tensors, desc = grade
     tracemalloc.start()
     try:
-        n = from_bytes(container.encode(tensors, desc), "ok.nlut")
+        n = from_bytes(container.encode(tensors, desc, version=1), "ok.nlut")
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()

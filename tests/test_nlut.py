@@ -7,7 +7,7 @@ from lutplug import LutError, SignatureError, UnsignedError
 from lutplug.codec import container, tensorfile
 from lutplug.codec.nlut import from_bytes, load_nlut, sign_file
 from lutplug.codec.signing import generate_keypair, load_private_key, load_public_key
-from tests.nlut_helpers import random_nlut
+from tests.nlut_helpers import fit_stored_nlut, random_nlut
 
 st = pytest.importorskip("safetensors.numpy")
 
@@ -45,10 +45,13 @@ def test_round_trip_preserves_evaluation(tmp_path, shaper):
         np.testing.assert_allclose(baked.table.reshape(-1, 3), back.apply(lattice(9)), atol=1e-6)
 
 
-def test_signing_detects_every_single_flipped_byte(tmp_path):
-    n = random_nlut(2, hidden=(4,), fourier=0, curves=0, skip="identity")
+@pytest.mark.parametrize("version", [1, 2])
+def test_signing_detects_every_single_flipped_byte(tmp_path, version):
+    n = random_nlut(2, hidden=(4,), fourier=0, curves=0, skip="identity") if version == 1 else \
+        fit_stored_nlut(hidden=(2,), fixes=0)
     path = tmp_path / "s.nlut"
     n.save(path)
+    assert path.read_bytes()[4] == version
     key, pub = tmp_path / "k", tmp_path / "k.pub"
     generate_keypair(key, pub)
     sign_file(path, load_private_key(key))
@@ -96,7 +99,7 @@ def _tamper_description(data: bytes, change) -> bytes:
     c = container.decode(data)
     d = json.loads(json.dumps(c.description))
     change(d)
-    return container.encode(c.tensors, d)
+    return container.encode(c.tensors, d, version=c.version)
 
 
 @pytest.mark.parametrize("change, message", [
@@ -116,7 +119,7 @@ def test_inconsistent_files_are_refused(change, message):
 def test_structural_garbage_is_refused():
     good = random_nlut(5).to_bytes()
     for bad, msg in [(b"", "too short"), (b"XLUT" + good[4:], "magic"),
-                     (good[:4] + b"\x02" + good[5:], "version"),
+                     (good[:4] + b"\x03" + good[5:], "version"),
                      (good + b"\x00", "header implies"), (good[:-1], "header implies")]:
         with pytest.raises(LutError, match=msg):
             from_bytes(bad, "x.nlut")
@@ -134,9 +137,28 @@ def test_structural_garbage_is_refused():
         from_bytes(nan.to_bytes(), "nan.nlut")
 
 
-def test_preset_dictionary_is_frozen_for_version_1():
-    # The zlib preset dictionary is part of format version 1: changing it breaks every file.
+def test_version_2_packs_a_fit_stored_network_and_version_1_still_reads():
+    # fit's storage (int8 + float16 scales) is written as version 2: two tensors instead of two per
+    # parameter; the same network written as version 1 (one q/s pair each) reads back identically
+    n = fit_stored_nlut()
+    v2 = n.to_bytes()
+    v1 = container.encode({"m." + k: v for k, v in n.params.items()},
+                          container.decode(v2).description, version=1)
+    assert (v2[4], v1[4]) == (2, 1) and len(v2) < len(v1) - 100
+    x = np.random.default_rng(0).random((500, 3), dtype=np.float32)
+    for data in (v1, v2):
+        back = from_bytes(data, "t.nlut")
+        assert set(back.params) == set(n.params)
+        for k, v in n.params.items():
+            np.testing.assert_array_equal(np.asarray(back.params[k]).ravel(), np.asarray(v).ravel())
+        np.testing.assert_array_equal(back.apply(x), n.apply(x))
+    # a network stored otherwise (float tensors, per-row weight scales) stays version 1
+    assert random_nlut(5).to_bytes()[4] == 1
+
+
+def test_preset_dictionary_is_frozen_for_versions_1_and_2():
+    # The zlib preset dictionary is part of format versions 1 and 2: changing it breaks every file.
     import hashlib
-    assert container.VERSION == 1
+    assert container.VERSION == 2 and container.NLUT.older == (1,)
     assert hashlib.sha256(container.ZDICT).hexdigest() == \
         "19cb470156ca2f11ad525fc23b28073dd996c0976592ead2f66e469d5de2ba27"

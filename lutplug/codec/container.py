@@ -3,7 +3,7 @@
 Byte layout (all integers little-endian; see docs/nlut-format.md)::
 
     0   4  magic  b"NLUT"
-    4   1  format version (1)
+    4   1  format version (2; 1 is still read)
     5   1  flags: bit 0 = signed; other bits must be 0
     6   2  reserved, 0
     8   4  payload length P
@@ -31,12 +31,14 @@ from lutplug.codec.signing import PUBLIC_KEY_BYTES, SIGNATURE_BYTES
 from lutplug.errors import LutError, StrippedSignatureError
 
 MAGIC = b"NLUT"
-VERSION = 1
+#: Version written: 2 (network tensors packed into two, see docs/nlut-format.md); 1 is still read
+#: and written for networks not stored the packed way. The container itself is the same.
+VERSION = 2
 FLAG_SIGNED = 0x01
 HEADER = struct.Struct("<4sBBHI")
-#: zlib preset dictionary of format version 1 (RFC 1950 FDICT): the strings every payload repeats
-#: (safetensors header keys, description keys). It saves ~400 bytes per file — a third of a small
-#: .nlut. Part of the format: never change it within version 1 (a test pins its SHA-256).
+#: zlib preset dictionary of format versions 1 and 2 (RFC 1950 FDICT): the strings every payload
+#: repeats (safetensors header keys, description keys). It saves ~400 bytes per file — a third of a
+#: small .nlut. Part of the format: never change it within a version (a test pins its SHA-256).
 ZDICT = (
     b'{"__metadata__":{"nlut":"{\\"colorspace\\":{\\"input\\":\\"ACEScct\\",\\"output\\":'
     b'\\"sRGB - Display\\"},\\"domain\\":[[0.0,0.0,0.0],[1.0,1.0,1.0]],\\"format\\":\\"nlut\\",'
@@ -64,16 +66,18 @@ MAX_DECOMPRESSED = 64 << 20
 class Framing:
     """What distinguishes one file kind built on this container: magic, version, the one
     ``__metadata__`` key holding the JSON description, the zlib preset dictionary, a name for
-    messages. The .nlut framing is :data:`NLUT`; look packs (lutplug.codec.pack) define their own."""
+    messages, and the older versions still read (``version`` is the newest). The .nlut framing is
+    :data:`NLUT`; look packs (lutplug.codec.pack) define their own."""
 
     magic: bytes
     version: int
     meta_key: str
     zdict: bytes
     label: str
+    older: Tuple[int, ...] = ()
 
 
-NLUT = Framing(MAGIC, VERSION, "nlut", ZDICT, ".nlut")
+NLUT = Framing(MAGIC, VERSION, "nlut", ZDICT, ".nlut", older=(1,))
 
 
 @dataclasses.dataclass
@@ -85,6 +89,7 @@ class Container:
     signed_part: bytes = b""  # header + payload (what a signature covers)
     public_key: Optional[bytes] = None
     signature: Optional[bytes] = None
+    version: int = VERSION
 
     @property
     def content_hash(self) -> str:
@@ -98,12 +103,17 @@ class Container:
         return hashlib.sha256(bytes(head) + self.signed_part[HEADER.size:]).hexdigest()
 
 
-def encode(tensors: Dict[str, np.ndarray], description: dict, framing: Framing = NLUT) -> bytes:
-    """Unsigned .nlut (or other ``framing``) bytes for ``tensors`` and the JSON-able ``description``."""
+def encode(tensors: Dict[str, np.ndarray], description: dict, framing: Framing = NLUT,
+           version: Optional[int] = None) -> bytes:
+    """Unsigned .nlut (or other ``framing``) bytes for ``tensors`` and the JSON-able
+    ``description``, as format ``version`` (default: the framing's newest)."""
+    version = framing.version if version is None else version
+    if version != framing.version and version not in framing.older:
+        raise ValueError(f"{framing.label} has no format version {version}")
     meta = {framing.meta_key: json.dumps(description, separators=(",", ":"), sort_keys=True)}
     deflater = zlib.compressobj(9, zlib.DEFLATED, 15, 9, zlib.Z_DEFAULT_STRATEGY, framing.zdict)
     payload = deflater.compress(tensorfile.dumps(tensors, meta)) + deflater.flush()
-    return HEADER.pack(framing.magic, framing.version, 0, 0, len(payload)) + payload
+    return HEADER.pack(framing.magic, version, 0, 0, len(payload)) + payload
 
 
 def add_signature(data: bytes, public_key: bytes, signature_fn, framing: Framing = NLUT) -> bytes:
@@ -198,11 +208,12 @@ def split(data: bytes, source: str = ".nlut",
     magic, version, flags, reserved, length = HEADER.unpack_from(data)
     if magic != framing.magic:
         raise LutError(f"not a {framing.label} file (bad magic bytes)", source)
-    if version != framing.version:
+    if version != framing.version and version not in framing.older:
         age = "older" if version < framing.version else "newer"
-        raise LutError(f"{framing.label} format version {version} is {age} than the version "
-                       f"{framing.version} this lutplug reads; refused (a rewritten version byte "
-                       "is how a downgrade would slip past checks)", source)
+        raise LutError(f"{framing.label} format version {version} is {age} than the versions "
+                       f"{', '.join(map(str, sorted(framing.older + (framing.version,))))} this lutplug "
+                       "reads; refused (a rewritten version byte is how a downgrade would slip past "
+                       "checks)", source)
     if flags & ~FLAG_SIGNED or reserved:
         raise LutError(f"unknown flags {flags:#x}/{reserved:#x} in the header", source)
     signed = bool(flags & FLAG_SIGNED)
@@ -262,7 +273,7 @@ def decode(data: bytes, source: str = ".nlut", framing: Framing = NLUT,
     raw = inflater.read(data_bytes, "tensor data")
     inflater.finish()
     tensors = _local(tensorfile.read_tensors, source, specs, raw, "payload")
-    return Container(tensors, description, signed_part, key, sig)
+    return Container(tensors, description, signed_part, key, sig, version=signed_part[4])
 
 
 def _local(fn, source: str, *args):

@@ -26,6 +26,12 @@ from lutplug.fileio import atomic_write, read_bytes
 MAX_NLUT_BYTES = 16 << 20
 _SHAPER = "shaper"
 _MODEL_PREFIX = "m."
+#: Version 2 layout: every int8 network tensor, flattened in :func:`param_shapes` order, in one
+#: tensor ``m.q``, and their float16 scales in ``m.s`` (the curves one a row, every other tensor
+#: one; node corrections none) — what :func:`lutplug.codec.train.fit` stores, minus the tensor
+#: index entries (about 130 bytes of a 500-byte file).
+_PACKED_Q, _PACKED_S = _MODEL_PREFIX + "q", _MODEL_PREFIX + "s"
+_ROW_SCALED = ("cin", "cout")
 
 
 #: Description field holding the key id of the key that signed the file, set by
@@ -142,13 +148,15 @@ class NeuralLUT:
 
     # -- storage --------------------------------------------------------------------------
     def tensors(self) -> Dict[str, np.ndarray]:
-        out = {_MODEL_PREFIX + k: v for k, v in self.params.items()}
+        """The stored tensors: version 2's packed network when the parameters are stored that
+        way (see :data:`_PACKED_Q`), else version 1's one tensor (or q/s pair) per parameter."""
+        out = _pack(self.config, self.params) or {_MODEL_PREFIX + k: v for k, v in self.params.items()}
         if self.shaper is not None:
             out[_SHAPER] = _shaper_tensor(self.shaper)
         return out
 
     def to_bytes(self) -> bytes:
-        """Unsigned .nlut bytes."""
+        """Unsigned .nlut bytes (format version 2, or 1 for a network not stored the packed way)."""
         # a re-serialised grade is a new unsigned file: it names no signer (sign_file adds one)
         desc = {k: v for k, v in self.description.items()
                 if v not in ("", {}, None) and k != SIGNER_FIELD}
@@ -159,7 +167,8 @@ class NeuralLUT:
             desc["shaper_domain"] = [self.shaper.domain_min.tolist(), self.shaper.domain_max.tolist()]
         else:
             desc.pop("shaper_domain", None)
-        return container.encode(self.tensors(), desc)
+        tensors = self.tensors()
+        return container.encode(tensors, desc, version=_layout_version(tensors))
 
     def save(self, path: PathLike) -> int:
         """Write an unsigned .nlut atomically; returns its size in bytes."""
@@ -175,6 +184,71 @@ def _shaper_tensor(shaper: LUT1D) -> np.ndarray:
     if np.all(np.isfinite(half)) and np.abs(half.astype(np.float32) - shaper.table).max() <= 1e-5 * span:
         return half
     return shaper.table.astype(np.float32)
+
+
+def _layout_version(tensors: Dict[str, object]) -> int:
+    """The format version a set of stored tensors (or their specs) belongs to: 2 when packed."""
+    return 2 if _PACKED_Q in tensors else 1
+
+
+def _packed_layout(config: dict):
+    """(name, shape, scale count) of every network tensor in version 2's packing order."""
+    return [(name, tuple(shape), 0 if name == "fix" else shape[0] if name in _ROW_SCALED else 1)
+            for name, shape in param_shapes(config).items()]
+
+
+def _pack(config: dict, params: Dict[str, np.ndarray]) -> Optional[Dict[str, np.ndarray]]:
+    """Version 2's ``m.q``/``m.s`` of ``params``, or None when they are not all int8 with float16
+    scales of the packed layout's counts (then version 1 stores them as they are)."""
+    layout = _packed_layout(config)
+    names = {n for n, _, k in layout if not k} | {n + e for n, _, k in layout if k for e in (".q", ".s")}
+    if set(params) != names:
+        return None
+    ints, scales = [], []
+    for name, shape, count in layout:
+        q = np.asarray(params[name if not count else name + ".q"])
+        if q.dtype != np.int8 or q.shape != shape:
+            return None
+        ints.append(q.ravel())
+        if count:
+            scale = np.asarray(params[name + ".s"])
+            if scale.dtype != np.float16 or scale.size != count:
+                return None
+            scales.append(scale.ravel())
+    return {_PACKED_Q: np.concatenate(ints), _PACKED_S: np.concatenate(scales)}
+
+
+def _unpack(config: dict, q: np.ndarray, s: np.ndarray) -> Dict[str, np.ndarray]:
+    """The parameters (``name.q``/``name.s`` pairs, ``fix``) in version 2's ``m.q`` and ``m.s``,
+    whose sizes :func:`_check_packed` checked."""
+    params: Dict[str, np.ndarray] = {}
+    at_q = at_s = 0
+    for name, shape, count in _packed_layout(config):
+        size = int(np.prod(shape))
+        block = q[at_q:at_q + size].reshape(shape)
+        at_q += size
+        if not count:
+            params[name] = block
+            continue
+        params[name + ".q"], params[name + ".s"] = block, s[at_s:at_s + count]
+        at_s += count
+    return params
+
+
+def _check_packed(config: dict, specs: Dict[str, object]) -> None:
+    """Refuse version 2 tensors whose types or sizes disagree with the configuration."""
+    _check_config(config)
+    layout = _packed_layout(config)
+    sizes = {_PACKED_Q: sum(int(np.prod(shape)) for _, shape, _ in layout),
+             _PACKED_S: sum(count for _, _, count in layout)}
+    for name, dtype in ((_PACKED_Q, np.int8), (_PACKED_S, np.float16)):
+        spec = specs.get(name)
+        if spec is None or spec.dtype != dtype or tuple(spec.shape) != (sizes[name],):
+            got = "missing" if spec is None else f"{spec.dtype} {tuple(spec.shape)}"
+            raise ValueError(f"{name} must be {np.dtype(dtype)} ({sizes[name]},), got {got}")
+    extra = sorted(k for k in specs if k.startswith(_MODEL_PREFIX) and k not in sizes)
+    if extra:
+        raise ValueError(f"unexpected tensors {[k[:40] for k in extra[:5]]}")
 
 
 def _floats3(value, field: str, source: str) -> np.ndarray:
@@ -205,7 +279,7 @@ def from_bytes(data: bytes, source: str = ".nlut", trusted_keys=(), require_sign
     signed_part, _, key, sig = container.split(data, source, container.NLUT)
     status = _signature_state(signed_part, key, sig, store, today)
     _enforce(status, store, source)
-    c = container.decode(data, source, container.NLUT, check=_layout_check(source))
+    c = container.decode(data, source, container.NLUT, check=_layout_check(source, signed_part))
     status = _declared(status, c.description)
     _enforce(status, store, source)
     return _interpret(c, source, status)
@@ -218,7 +292,7 @@ def from_bytes_unverified(data: bytes, source: str = ".nlut") -> NeuralLUT:
     from lutplug.codec import trust
 
     signed_part, _, key, sig = container.split(data, source, container.NLUT)
-    c = container.decode(data, source, container.NLUT, check=_layout_check(source))
+    c = container.decode(data, source, container.NLUT, check=_layout_check(source, signed_part))
     status = SignatureStatus("unverified", trust.key_id(key)) if sig is not None else \
         _declared(SignatureStatus("unsigned"), c.description)
     if status.state == "stripped":
@@ -236,7 +310,7 @@ def signature_status(data: bytes, source: str = ".nlut", trusted_keys=(),
     store = trust.as_store(trusted_keys)
     signed_part, _, key, sig = container.split(data, source, container.NLUT)
     status = _signature_state(signed_part, key, sig, store, today)
-    c = container.decode(data, source, container.NLUT, check=_layout_check(source))
+    c = container.decode(data, source, container.NLUT, check=_layout_check(source, signed_part))
     return _declared(status, c.description), c
 
 
@@ -308,7 +382,10 @@ def _interpret(c: "container.Container", source: str, status: SignatureStatus) -
             raise LutError(f"tensor {k!r} holds NaN or infinite values", source)
     dom = d["domain"]
     dmin, dmax = _floats3(dom[0], "domain", source), _floats3(dom[1], "domain", source)
-    params = {k[len(_MODEL_PREFIX):]: v for k, v in c.tensors.items() if k.startswith(_MODEL_PREFIX)}
+    if c.version == 2:
+        params = _unpack(d["model"], c.tensors[_PACKED_Q], c.tensors[_PACKED_S])
+    else:
+        params = {k[len(_MODEL_PREFIX):]: v for k, v in c.tensors.items() if k.startswith(_MODEL_PREFIX)}
     if "fix" in params:
         nodes = params["fix"][:, :3]
         if nodes.min() < 0 or nodes.max() >= d["model"]["fix"]["grid"]:
@@ -328,14 +405,16 @@ def _interpret(c: "container.Container", source: str, status: SignatureStatus) -
 MAX_SHAPER = 1 << 16
 
 
-def _layout_check(source: str):
-    """The ``check`` container.decode runs before inflating tensor data."""
-    return lambda description, specs: _check_layout(description, specs, source)
+def _layout_check(source: str, signed_part: bytes):
+    """The ``check`` container.decode runs before inflating tensor data, for the format version
+    in the header ``signed_part`` begins with."""
+    return lambda description, specs: _check_layout(description, specs, source, signed_part[4])
 
 
-def _check_layout(d: dict, specs: Dict[str, object], source: str) -> None:
+def _check_layout(d: dict, specs: Dict[str, object], source: str, version: int = container.VERSION) -> None:
     """Refuse a description, or tensors (anything with ``dtype`` and ``shape``: header specs
-    or arrays), that disagree with each other, before any tensor data is inflated."""
+    or arrays), that disagree with each other or with the layout of format ``version``, before
+    any tensor data is inflated."""
     if d.get("format") != "nlut":
         raise LutError("description does not describe an nlut", source)
     signer = d.get(SIGNER_FIELD)
@@ -358,8 +437,14 @@ def _check_layout(d: dict, specs: Dict[str, object], source: str) -> None:
     stray = sorted(k for k in specs if not k.startswith(_MODEL_PREFIX) and k != _SHAPER)
     if stray:
         raise LutError(f"unexpected tensors {[k[:40] for k in stray[:5]]}", source)
-    _check_params(config, {k[len(_MODEL_PREFIX):]: v for k, v in specs.items()
-                           if k.startswith(_MODEL_PREFIX)}, source)
+    if version == 2:
+        try:
+            _check_packed(config, specs)
+        except (ValueError, KeyError, TypeError, OverflowError) as exc:
+            raise LutError(f"network does not match its configuration: {str(exc)[:300]}", source) from None
+    else:
+        _check_params(config, {k[len(_MODEL_PREFIX):]: v for k, v in specs.items()
+                               if k.startswith(_MODEL_PREFIX)}, source)
     if (_SHAPER in specs) != ("shaper_domain" in d):
         raise LutError("'shaper' tensor and 'shaper_domain' must come together", source)
     if _SHAPER in specs:
@@ -494,7 +579,7 @@ def sign_container(data: bytes, c: "container.Container", private_key, path: Pat
         raise ResignedError(f"the {what} names signer {declared}; signing it with key {kid} would "
                             "re-sign it (pass --resign to take it over)", path)
     if declared != kid:  # name the signer inside the signed bytes
-        data = container.encode(c.tensors, {**c.description, SIGNER_FIELD: kid}, framing)
+        data = container.encode(c.tensors, {**c.description, SIGNER_FIELD: kid}, framing, c.version)
     atomic_write(output or path, container.add_signature(data, raw_public, private_key.sign, framing))
     return kid
 

@@ -137,7 +137,7 @@ def _nlut_bytes(signed: bool) -> List[bytes]:
     out = []
     for data in plain:
         c = container.decode(data)
-        sealed = container.encode(c.tensors, {**c.description, SIGNER_FIELD: key_id(raw)})
+        sealed = container.encode(c.tensors, {**c.description, SIGNER_FIELD: key_id(raw)}, version=c.version)
         out.append(container.add_signature(sealed, raw, key.sign))
     return out
 

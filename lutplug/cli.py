@@ -72,7 +72,9 @@ def _describe_nlut(path: Path) -> dict:
     size = path.stat().st_size
     d = n.description
     prov = d.get("provenance", {})
-    out = {"file": str(path), "format": "nlut", "bytes": size, "sha256": _sha256(path),
+    with open(path, "rb") as fh:
+        version = fh.read(5)[4]  # load_nlut checked the header
+    out = {"file": str(path), "format": "nlut", "format_version": version, "bytes": size, "sha256": _sha256(path),
            "content_hash": n.content_hash, "signature": n.signature.state,
            "key_id": n.signature.key_id, "title": n.title, "parameters": n_params(n.config),
            "network": describe(n.config),
@@ -145,7 +147,7 @@ def _print_nlut_info(d: dict) -> None:
     ratios = f"{d['ratio_vs_float32_33']}:1 vs a float32 33^3"
     if "ratio_vs_source" in d:
         ratios = f"{d['ratio_vs_source']}:1 vs its source, " + ratios
-    click.echo(f"  format     nlut, {d['bytes']} bytes ({ratios})")
+    click.echo(f"  format     nlut v{d['format_version']}, {d['bytes']} bytes ({ratios})")
     click.echo(f"  network    {d['network']}")
     key = f" (key {d['key_id']})" if d["key_id"] else ""
     click.echo(f"  signature  {d['signature']}{key}")

@@ -28,8 +28,8 @@ _SHAPER = "shaper"
 _MODEL_PREFIX = "m."
 #: Version 2 layout: every int8 network tensor, flattened in :func:`param_shapes` order, in one
 #: tensor ``m.q``, and their float16 scales in ``m.s`` (the curves one a row, every other tensor
-#: one; node corrections none) — what :func:`lutplug.codec.train.fit` stores, minus the tensor
-#: index entries (about 130 bytes of a 500-byte file).
+#: one; node corrections none) — what :func:`lutplug.codec.train.fit` stores, minus a tensor index
+#: entry per parameter (110–244 bytes a file over the 39 benchmark grades).
 _PACKED_Q, _PACKED_S = _MODEL_PREFIX + "q", _MODEL_PREFIX + "s"
 _ROW_SCALED = ("cin", "cout")
 
@@ -186,8 +186,8 @@ def _shaper_tensor(shaper: LUT1D) -> np.ndarray:
     return shaper.table.astype(np.float32)
 
 
-def _layout_version(tensors: Dict[str, object]) -> int:
-    """The format version a set of stored tensors (or their specs) belongs to: 2 when packed."""
+def _layout_version(tensors: Dict[str, np.ndarray]) -> int:
+    """The format version stored ``tensors`` (:meth:`NeuralLUT.tensors`) belong to: 2 when packed."""
     return 2 if _PACKED_Q in tensors else 1
 
 

@@ -156,6 +156,34 @@ def test_version_2_packs_a_fit_stored_network_and_version_1_still_reads():
     assert random_nlut(5).to_bytes()[4] == 1
 
 
+def test_version_2_read_by_the_documented_recipe_alone():
+    # docs/nlut-format.md, independently of lutplug's reader: inflate with the preset dictionary,
+    # parse with the reference safetensors library, split m.q / m.s in the documented order
+    import zlib
+
+    n = fit_stored_nlut(hidden=(5, 4), fixes=3)
+    data = n.to_bytes()
+    raw = zlib.decompressobj(zdict=container.ZDICT).decompress(data[12:])
+    t = st.load(raw)
+    assert set(t) == {"m.q", "m.s"}
+    h = n.config["hidden"]
+    order = [("cin", (3, 8), 3), ("W0", (5, 3), 1), ("b0", (5,), 1), ("W1", (4, 5), 1), ("b1", (4,), 1),
+             ("W2", (3, 4), 1), ("b2", (3,), 1), ("A", (3, 3), 1), ("c", (3,), 1), ("cout", (3, 8), 3),
+             ("fix", (3, 6), 0)]
+    assert h == [5, 4] and n.config["in_curve"] == n.config["out_curve"] == 8
+    q, s = t["m.q"], t["m.s"]
+    for name, shape, count in order:
+        size = int(np.prod(shape))
+        block, q = q[:size].reshape(shape), q[size:]
+        if not count:
+            np.testing.assert_array_equal(block, n.params[name])
+            continue
+        scale, s = s[:count], s[count:]
+        np.testing.assert_array_equal(block, n.params[name + ".q"])
+        np.testing.assert_array_equal(scale, np.asarray(n.params[name + ".s"]).ravel())
+    assert q.size == 0 and s.size == 0
+
+
 def test_preset_dictionary_is_frozen_for_versions_1_and_2():
     # The zlib preset dictionary is part of format versions 1 and 2: changing it breaks every file.
     import hashlib

@@ -655,8 +655,9 @@ def lattice_only(table: np.ndarray, u: np.ndarray, t: np.ndarray, targets: dict 
 
 #: Architecture ladder searched by fit(), smallest first: (hidden widths, knots of each curve).
 #: The three smallest rungs (8-knot curves; 126-182 bytes of weights against 258 at [16]) serve
-#: near-identity and gentle grades: re-run, classic_film 678 -> 549 B ([8]), clean_and_denoise
-#: 683 -> 505 B, crosstalk 658 -> 493 B, iridas 889 -> 512 B ([4]); rung 0 is also lattice_only's net.
+#: near-identity and gentle grades: re-run (format version 1), classic_film 678 -> 549 B ([8]),
+#: clean_and_denoise 683 -> 505 B, crosstalk 658 -> 493 B, iridas 889 -> 512 B ([4]); rung 0 is
+#: also lattice_only's net.
 LADDER = [([4], 8), ([8], 8), ([12], 8)] + [
     (h, 16) for h in ([16], [24], [32], [40], [48], [64], [80], [96], [64, 16], [96, 16], [128, 16],
                       [128, 32], [192, 32], [256, 32], [256, 64])]

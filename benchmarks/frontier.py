@@ -28,9 +28,9 @@ import numpy as np
 
 from lutplug import __version__
 from lutplug.codec.compress import compress
-from lutplug.codec.nlut import from_bytes
+from lutplug.codec.nlut import from_bytes, load_nlut
 from lutplug.core.formats import read_lut
-from lutplug.core.lut import LUT3D
+from lutplug.core.lut import LUT3D, lattice
 from lutplug.evaluate.load import as_lut3d
 from lutplug.metrics import QUALITY_TARGETS, quality_report
 
@@ -103,13 +103,10 @@ def lutplug_codec(lut: LUT3D, source: Path, workdir: Path, seed: int) -> dict:
 def reencode(path: Path, row: dict) -> None:
     """Re-save the .nlut at ``path`` in the current format (same network, same description) and
     set ``row["bytes"]`` to its new size, keeping the old one as ``bytes_before_reencode``."""
-    from lutplug.codec.nlut import load_nlut
-    from lutplug.core.lut import lattice
-
     old = load_nlut(path)
     data = old.to_bytes()
     new = from_bytes(data, str(path))
-    x = lattice(17)
+    x = lattice(17)  # 17³ points of [0, 1]³: any points do, the check is bit equality
     if not np.array_equal(new.apply(x), old.apply(x)):
         raise SystemExit(f"{path}: re-encoded network evaluates differently")
     if len(data) != path.stat().st_size:

@@ -66,15 +66,16 @@ FLOAT32_33_BYTES = 33 ** 3 * 3 * 4  # a float32 33³ cube, the usual uncompresse
 
 def _describe_nlut(path: Path) -> dict:
     from lutplug.codec.model import describe, n_params
-    from lutplug.codec.nlut import load_nlut
+    from lutplug.codec.nlut import MAX_NLUT_BYTES, from_bytes
+    from lutplug.fileio import read_bytes
 
-    n = load_nlut(path)
-    size = path.stat().st_size
+    data = read_bytes(path, MAX_NLUT_BYTES)  # read once: decoded, hashed, its version byte shown
+    n = from_bytes(data, str(path))
+    size = len(data)
     d = n.description
     prov = d.get("provenance", {})
-    with open(path, "rb") as fh:
-        version = fh.read(5)[4]  # load_nlut checked the header
-    out = {"file": str(path), "format": "nlut", "format_version": version, "bytes": size, "sha256": _sha256(path),
+    out = {"file": str(path), "format": "nlut", "format_version": data[4], "bytes": size,
+           "sha256": hashlib.sha256(data).hexdigest(),
            "content_hash": n.content_hash, "signature": n.signature.state,
            "key_id": n.signature.key_id, "title": n.title, "parameters": n_params(n.config),
            "network": describe(n.config),

@@ -334,10 +334,10 @@ def forward_numpy_lattice(params, config: dict, size: int, workers: Optional[int
             slab(b)
 
     blas = _blas_controller()
-    workers = 1 if blas is None else min(workers or max(1, min(8, os.cpu_count() or 1)), size)
     if blas is None:
         slabs(0, size)
         return out
+    workers = min(workers or max(1, min(8, os.cpu_count() or 1)), size)
     # BLAS on one thread also when ``workers`` is 1: the bake is then the same bits on any core count
     with blas.limit(limits=1, user_api="blas"):
         if workers <= 1:
@@ -374,7 +374,7 @@ class _FixSlabs:
 
     def __init__(self, p, config, ramp: np.ndarray):
         dense, cells = _fix_tables(p, config)
-        self.p, self.config, self.ramp = p, config, ramp
+        self.dense, self.ramp = dense, ramp
         n = dense.shape[0]
         if ramp.size == n:
             nodes, d = _fix_rows(p, config)
@@ -396,7 +396,7 @@ class _FixSlabs:
             return
         from lutplug.core.interpolate import tetrahedral  # Kuhn hats summed = tetrahedral
 
-        ramp, dense = self.ramp, self.p["_fix_dense"]
+        ramp, dense = self.ramp, self.dense
         if touched.all():
             u = np.empty(y.shape, np.float32)
             u[..., 0], u[..., 1], u[..., 2] = ramp[None, :], ramp[:, None], ramp[b]

@@ -5,6 +5,7 @@ built (that lives in :mod:`lutplug.codec.model`).
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as _dt
 import hashlib
@@ -411,7 +412,7 @@ def _layout_check(source: str, signed_part: bytes):
     return lambda description, specs: _check_layout(description, specs, source, signed_part[4])
 
 
-def _check_layout(d: dict, specs: Dict[str, object], source: str, version: int = container.VERSION) -> None:
+def _check_layout(d: dict, specs: Dict[str, object], source: str, version: int) -> None:
     """Refuse a description, or tensors (anything with ``dtype`` and ``shape``: header specs
     or arrays), that disagree with each other or with the layout of format ``version``, before
     any tensor data is inflated."""
@@ -438,10 +439,8 @@ def _check_layout(d: dict, specs: Dict[str, object], source: str, version: int =
     if stray:
         raise LutError(f"unexpected tensors {[k[:40] for k in stray[:5]]}", source)
     if version == 2:
-        try:
+        with _network_mismatch(source):
             _check_packed(config, specs)
-        except (ValueError, KeyError, TypeError, OverflowError) as exc:
-            raise LutError(f"network does not match its configuration: {str(exc)[:300]}", source) from None
     else:
         _check_params(config, {k[len(_MODEL_PREFIX):]: v for k, v in specs.items()
                                if k.startswith(_MODEL_PREFIX)}, source)
@@ -506,11 +505,20 @@ def _check_config(config: dict) -> None:
         raise ValueError(f"unknown network settings {sorted(unknown)}")
 
 
+@contextlib.contextmanager
+def _network_mismatch(source: str):
+    """Turn what a configuration/tensor check raises into the LutError naming ``source``."""
+    try:
+        yield
+    except (ValueError, KeyError, TypeError, OverflowError) as exc:
+        raise LutError(f"network does not match its configuration: {str(exc)[:300]}", source) from None
+
+
 def _check_params(config: dict, params: Dict[str, object], source: str) -> None:
     """Refuse a configuration or tensors (``dtype``/``shape`` holders) that disagree with the
     architecture: every tensor present with its exact shape, quantised ones with a matching
     scale, no other tensor."""
-    try:
+    with _network_mismatch(source):
         _check_config(config)
         expected = param_shapes(config)
         seen = set()
@@ -540,8 +548,6 @@ def _check_params(config: dict, params: Dict[str, object], source: str) -> None:
         extra = set(params) - seen
         if extra:
             raise ValueError(f"unexpected tensors {sorted(extra)}")
-    except (ValueError, KeyError, TypeError, OverflowError) as exc:
-        raise LutError(f"network does not match its configuration: {str(exc)[:300]}", source) from None
 
 
 def load_nlut(path: PathLike, trusted_keys=(), require_signature: bool = False) -> NeuralLUT:

@@ -679,7 +679,7 @@ FIT_CPU_LIMIT = 300.0  # CPU seconds of this process: no new size attempt starts
                        # is returned). CPU time, not wall time, so a loaded machine does not change results.
 # Abort an attempt whose ΔE mean at 40% of training is > 4x the target. At 40% the one-cycle schedule
 # has just left its peak and the mean says little about the end: traces (check-subset ΔE at 40% ->
-# final T1 mean) of 10 attempts next to their grade's answer ran 0.72-1.26 for passing and failing
+# final T1 mean) of 10 attempts next to their grade's answer ran 0.68-1.26 for passing and failing
 # ones alike (dramatic [64] 1.26 -> 0.41 and golden_years [128, 16] 1.00 -> 0.42 both pass, but
 # 2.2x, the old ratio, abandoned them and the search chose larger models).
 ABORT_RATIO = 4.0
@@ -728,8 +728,8 @@ def fit(table: np.ndarray, *, targets: dict = T1, budget_bytes: Optional[int] = 
     :data:`INTERPOLATORS`). If ``budget_bytes`` is given, models whose estimated size exceeds it
     are not tried. Returns the smallest passing model, or the best (least bad) one tried when none
     passes. The result depends only on the table, its shaper and interpolation, the targets,
-    budget, seed and recipe (each
-    attempt is deterministic and rounds are decided in index order), not on ``workers``' timing.
+    budget, seed and recipe (each attempt is deterministic and rounds are decided in index
+    order), not on ``workers``' timing.
     """
     torch = _torch()
     t_start = time.time()

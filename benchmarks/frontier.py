@@ -198,6 +198,7 @@ def _summary(rows) -> dict:
             "baseline_a_median_bytes": statistics.median(a) if a else None,
             "baseline_a_never_meets": sum(1 for r in rows if not r["baseline_a"]["best"]),
             "lutplug_meets_t1": sum(1 for r in rows if r["lutplug"]["meets"]),
+            "lutplug_residual_lattices": sum(1 for r in rows if "lattice" in r["lutplug"]["model"]),
             "lutplug_median_compress_s": statistics.median(r["lutplug"]["compress_s"] for r in rows)
             if rows else None,
             "lutplug_median_compress_cpu_s": statistics.median(r["lutplug"].get("compress_cpu_s", 0)
@@ -213,16 +214,19 @@ def _write(out: Path, rows, final: bool = False, name: str = "frontier") -> None
         return
     lines = ["# Codec frontier at T1 (ΔE00 mean ≤ 0.45, p99 ≤ 1.5, max ≤ 3, PSNR ≥ 45 dB)", "",
              f"{summary}", "",
-             "| LUT | grid | lutplug B | ΔE mean / p99 / max | PSNR | T1 | compress s (CPU s, load) | A: k | A B | "
-             "G'MIC B | G'MIC ΔE mean / p99 / max, PSNR |",
-             "|---|---:|---:|---|---:|:-:|---|---:|---:|---:|---|"]
+             "| LUT | grid | lutplug B | model | ΔE mean / p99 / max | PSNR | T1 | compress s (CPU s, load) | A: k | "
+             "A B | G'MIC B | G'MIC ΔE mean / p99 / max, PSNR |",
+             "|---|---:|---:|---|---|---:|:-:|---|---:|---:|---:|---|"]
     for r in rows:
         lp, a, g = r["lutplug"], r["baseline_a"]["best"], r["baseline_b"]
         gb = g.get("bytes") if g.get("status") == "ok" else g.get("status")
         q = g.get("quality") or g
         gq = (f"{q['de_mean']:.3f} / {q['de_p99']:.2f} / {q['de_max']:.2f}, PSNR {q['psnr']:.1f}"
               if g.get("status") == "ok" and "de_mean" in q else "")
-        lines.append(f"| {r['file']} | {r['grid']} | {lp['bytes']} | {lp['de_mean']:.3f} / {lp['de_p99']:.2f} / "
+        model = lp["model"]
+        grid = model.get("lattice", {}).get("grid")
+        model = f"{model['hidden']}" + (f" + {grid}³ lattice" if grid else "")
+        lines.append(f"| {r['file']} | {r['grid']} | {lp['bytes']} | {model} | {lp['de_mean']:.3f} / {lp['de_p99']:.2f} / "
                      f"{lp['de_max']:.2f} | {lp['psnr']:.1f} | {'yes' if lp['meets'] else 'no'} | "
                      f"{lp['compress_s']:.1f} ({lp.get('compress_cpu_s', 0):.0f}, "
                      f"{max(lp.get('load_avg_1min', [0])):.1f}) | {a['k'] if a else '–'} | {a['bytes'] if a else 'never'} | "

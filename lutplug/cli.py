@@ -414,6 +414,9 @@ def compress(source: Path, output: Path, quality: str, max_de00_mean: Optional[f
                 bar.set_postfix_str(f"training {info['hidden']}: ΔE00 ≈ {info['de_mean']:.3f}", refresh=False)
             elif info["stage"] == "attempt":
                 bar.write(attempt_summary(info))
+            elif info["stage"] == "lattice":
+                bar.set_postfix_str(f"residual lattice over {info['hidden']}: step 1/{1 / info['step']:.0f}, "
+                                    f"ΔE00 max {info['de_max']:.2f}")
 
         result = run_compress(lut, target=target, seed=seed, device=device, progress=progress,
                               budget_bytes=int(budget_kb * 1024) if budget_kb else None,
@@ -538,12 +541,12 @@ def export(file: Path, glsl: Optional[Path], stage: str, glsl_version: str, onnx
     if glsl is not None:
         from lutplug.codec import glsl as glsl_mod
 
-        if stage == "compute":
-            text = glsl_mod.compute_shader(nlut, glsl_version)
-        elif stage == "fragment":
-            text = glsl_mod.fragment_shader(nlut, glsl_version)
-        else:
-            text = glsl_mod.function_source(nlut)
+        emit = {"compute": glsl_mod.compute_shader, "fragment": glsl_mod.fragment_shader}.get(
+            stage, lambda n, _version: glsl_mod.function_source(n))
+        try:
+            text = emit(nlut, glsl_version)
+        except ValueError as exc:  # a network no shader can run
+            raise LutError(str(exc), file) from None
         if display:
             from lutplug.evaluate.display import glsl_display
 

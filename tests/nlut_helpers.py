@@ -45,3 +45,19 @@ def fit_stored_nlut(seed: int = 8, hidden=(6,), fixes: int = 5) -> NeuralLUT:
     floats = dequantize_params({k: v for k, v in n.params.items() if k != "fix"})
     n.params = dict(quantize_params(floats, qconf), **({"fix": n.params["fix"]} if fixes else {}))
     return n
+
+
+def lattice_nlut(seed: int = 2, grid: int = 5, wide: bool = False, interpolation: str = "tetrahedral",
+                 shaper: bool = False) -> NeuralLUT:
+    """A fit-stored network (:func:`fit_stored_nlut`, no node corrections) plus a random residual
+    lattice on a ``grid``³ grid: int8, or int16 with values beyond int8 when ``wide``."""
+    n = fit_stored_nlut(seed, fixes=0)
+    rng = np.random.default_rng(seed)
+    top = 900 if wide else 127
+    n.config["lattice"] = {"grid": grid, "step": 1 / 256, "interpolation": interpolation}
+    n.params["lattice"] = rng.integers(-top, top + 1, (grid, grid, grid, 3)).astype(
+        np.int16 if wide else np.int8)
+    if shaper:
+        n.shaper = LUT1D(np.linspace(0, 1, 32) ** 0.5 * 2.0, -0.1, 3.0)
+        n.domain_max = np.array([2.0, 2.0, 2.0])
+    return n

@@ -160,3 +160,31 @@ def test_preset_dictionary_is_pinned():
     # part of format version 1 (docs/nlutpack-format.md): changing it breaks every existing pack
     assert hashlib.sha256(pack.ZDICT).hexdigest() == \
         "6d2ce7d78091f62404674985ed87c5b2cf67b8ae75c58a42e95f98ba44ec40fe"
+
+
+def test_solo_looks_with_a_lattice_or_corrections_are_checked_like_nlut_files():
+    # a look stored as its own network (the pack's fallback) may end in a residual lattice or
+    # carry node corrections: same evaluation as the .nlut, same refusals of lying integers
+    from tests.nlut_helpers import fit_stored_nlut, lattice_nlut
+
+    grades = {"lat": lattice_nlut(seed=3, grid=5, wide=True), "fix": fit_stored_nlut(seed=4, fixes=5)}
+    lut = LUT3D.identity(5)
+
+    def with_solos(grades):
+        p = make_pack(n_looks=1)
+        solos = [pack.new_look(name, "solo", dict(n.params), lut, {"grid": 5}, dict(n.config))
+                 for name, n in grades.items()]
+        return p.with_looks(p.looks + solos)
+
+    back = pack.read_pack(with_solos(grades).to_bytes())
+    x = np.random.default_rng(2).random((500, 3)).astype(np.float32)
+    for name, n in grades.items():
+        np.testing.assert_array_equal(back.extract(name).apply(x), n.apply(x))
+    bad_lattice = lattice_nlut(seed=3, grid=5, wide=True)
+    bad_lattice.config["lattice"]["step"] = 1.0
+    with pytest.raises(LutError, match="look 'lat'.*reach"):
+        pack.read_pack(with_solos({"lat": bad_lattice}).to_bytes())
+    bad_fix = fit_stored_nlut(seed=4, fixes=5)
+    bad_fix.params["fix"][0, 0] = 9
+    with pytest.raises(LutError, match="outside their grid"):
+        pack.read_pack(with_solos({"fix": bad_fix}).to_bytes())

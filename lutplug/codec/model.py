@@ -24,7 +24,9 @@ Network (every stage optional, driven by ``config``)::
      "skip": "identity" | "linear" | "none",   # "linear": params "A" (3,3), "c" (3,)
      "out_curve": K_out,         # 0 = none; params "cout" (3, K_out)
      "quant": {name: {"bits": b, "mode": "tensor"|"row"}},  # informational
-     "fix": {"grid": N, "count": K, "scale": s}   # optional node corrections; param "fix" int8 (K, 6)
+     "fix": {"grid": N, "count": K, "scale": s},  # optional node corrections; param "fix" int8 (K, 6)
+     "lattice": {"grid": N, "step": s, "interpolation": "tetrahedral" | "trilinear"}
+                                 # optional residual lattice; param "lattice" int8/int16 (N, N, N, 3)
     }
 
 Node corrections ("fix"): K rows ``(r, g, b, dr, dg, db)`` of int8 — a node of the N³ lattice
@@ -33,6 +35,17 @@ over [0,1]³ (0 <= r,g,b <= N-1) and its correction ``d = (dr, dg, db) * s``, ad
 components) of the clamped input ``u``: a sparse residual lattice at the source table's grid,
 interpolated tetrahedrally (the Kuhn triangulation's hat, :func:`kuhn_hat`) — exact at the
 corrected nodes, 0 from their neighbours on. Rows add up (a node listed twice gets both).
+
+Residual lattice ("lattice"): the function becomes a dense N³ table read with ``interpolation``
+between its nodes, whose node values are the network's (everything above) corrected by the
+stored integers ``Q`` (``[b, g, r, c]``, R fastest) in a log-compressed space::
+
+    node = hdr_decode(hdr_encode(y(node coordinates)) + s * Q)
+    hdr_encode(v) = v (v <= 1), 1 + ln v (v > 1);  hdr_decode its inverse
+
+so that a value beyond display white costs bits in proportion to its logarithm. The size search
+(``train.lattice_tier``) adds it only when no network meets the target: tables whose features
+are as fine as their grid (film print emulations, inverse transforms, LMTs with a shaper).
 
 ``params`` may be float arrays keyed by name, or the stored form (``name.q`` int8 + ``name.s``
 float16 scales, see :mod:`lutplug.codec.quantize`); both forward functions accept either.
@@ -50,7 +63,7 @@ What fit() currently produces: act "relu", skip "linear", center true, fourier 0
 hidden = one or two layers and in_curve = out_curve = 8 or 16 knots (see train.LADDER); all
 tensors int8 with a float16 scale per tensor (curves: one scale per channel row); node
 corrections when the network alone narrowly misses its target, or at every node of a table of at
-most 5³ (train.add_fixes).
+most 5³ (train.add_fixes); a residual lattice when no network meets it (train.lattice_tier).
 """
 from __future__ import annotations
 
@@ -91,6 +104,9 @@ def param_shapes(config: dict) -> Dict[str, tuple]:
         shapes["cout"] = (3, config["out_curve"])
     if "fix" in config:
         shapes["fix"] = (int(config["fix"]["count"]), 6)
+    if "lattice" in config:
+        n = int(config["lattice"]["grid"])
+        shapes["lattice"] = (n, n, n, 3)
     return shapes
 
 
@@ -101,11 +117,12 @@ def n_params(config: dict) -> int:
 def describe(config: dict) -> str:
     """One line naming the network, e.g. ``[96] relu, skip linear, 747 parameters + 64 node
     corrections (16³ grid)`` — what every host's info panel shows."""
-    fix = config.get("fix")
-    plain = {k: v for k, v in config.items() if k != "fix"}
+    fix, grid = config.get("fix"), config.get("lattice")
+    plain = {k: v for k, v in config.items() if k not in ("fix", "lattice")}
     text = (f"{config.get('hidden')} {config.get('act')}, skip {config.get('skip', 'identity')}, "
             f"{n_params(plain):,} parameters")
-    return text + (f" + {fix['count']} node corrections ({fix['grid']}³ grid)" if fix else "")
+    text += f" + {fix['count']} node corrections ({fix['grid']}³ grid)" if fix else ""
+    return text + (f" + {grid['grid']}³ residual lattice (step {grid['step']:.3g})" if grid else "")
 
 
 # ----------------------------------------------------------------------------- numpy twin
@@ -247,7 +264,10 @@ def kuhn_hat(v):
 def forward_numpy(params, config: dict, u: np.ndarray, chunk: int = 8192) -> np.ndarray:
     """Numpy forward pass, float32 in and out. ``u`` (M,3) in [0,1] (clamped).
 
-    Evaluated in row chunks so the hidden activations stay in cache."""
+    Evaluated in row chunks so the hidden activations stay in cache. With a residual lattice:
+    its node values (:func:`lattice_nodes`, computed on every call) read at ``u``."""
+    if "lattice" in config:
+        return lattice_read(lattice_nodes(params, config), u, config["lattice"]["interpolation"])
     p = _np_params(params)
     L = len(config["hidden"])
     act = config["act"]
@@ -281,6 +301,14 @@ def forward_numpy_lattice(params, config: dict, size: int, workers: Optional[int
     ``workers`` threads (default: the CPU count, at most 8) with BLAS held to one thread each
     (threadpoolctl), so the result is the same for any ``workers``; without threadpoolctl, on one
     thread (BLAS threads inside each product and slice threads would oversubscribe the cores)."""
+    if "lattice" in config:
+        nodes = lattice_nodes(params, config, workers)
+        if size == nodes.shape[0]:
+            return nodes
+        from lutplug.core.lut import lattice
+
+        return lattice_read(nodes, lattice(size), config["lattice"]["interpolation"]).reshape(
+            size, size, size, 3)
     L = len(config["hidden"])
     ramp = np.linspace(0.0, 1.0, size).astype(np.float32)
     if config.get("fourier", 0) or config.get("minmax", False) or not L:  # not separable
@@ -406,6 +434,48 @@ class _FixSlabs:
         y[g, r] += tetrahedral(dense, np.stack([ramp[r], ramp[g], np.full(r.size, ramp[b])], axis=1))
 
 
+# ----------------------------------------------------------------------------- residual lattice
+
+def hdr_encode(v: np.ndarray, dtype=np.float64) -> np.ndarray:
+    """v up to 1, 1 + ln v above (the space residual lattices are stored in); a new array."""
+    out = np.array(v, dtype=dtype)
+    above = out > 1
+    out[above] = 1 + np.log(out[above])
+    return out
+
+
+def hdr_decode(w: np.ndarray, dtype=np.float64) -> np.ndarray:
+    """Inverse of :func:`hdr_encode` (exponent capped at e^79); a new array."""
+    out = np.array(w, dtype=dtype)
+    above = out > 1
+    out[above] = np.exp(np.minimum(out[above], 80) - 1)
+    return out
+
+
+def without_lattice(config: dict) -> dict:
+    """``config`` less its residual lattice: the network that predicts the lattice's nodes."""
+    return {k: v for k, v in config.items() if k != "lattice"}
+
+
+def lattice_nodes(params, config: dict, workers: Optional[int] = None) -> np.ndarray:
+    """Node values of a network with a residual lattice (see the module docstring): float32
+    (N, N, N, 3) ``[b, g, r]``, the network baked to the N³ grid and corrected."""
+    spec = config["lattice"]
+    p = _np_params(params)
+    residual = p.pop("lattice")
+    net = hdr_encode(forward_numpy_lattice(p, without_lattice(config), int(spec["grid"]), workers), np.float32)
+    net += np.float32(spec["step"]) * residual
+    return hdr_decode(net, np.float32)
+
+
+def lattice_read(nodes: np.ndarray, u: np.ndarray, interpolation: str) -> np.ndarray:
+    """``nodes`` (N, N, N, 3) read at clamped lattice coordinates ``u`` (M, 3): float32 (M, 3)."""
+    from lutplug.core.interpolate import tetrahedral, trilinear
+
+    read = {"tetrahedral": tetrahedral, "trilinear": trilinear}[interpolation]
+    return read(nodes, np.clip(np.asarray(u, np.float32), 0, 1)).astype(np.float32)
+
+
 # ----------------------------------------------------------------------------- torch
 
 def _torch_params(params, like):
@@ -455,6 +525,10 @@ def forward(params, config: dict, u):
     """Torch forward pass (differentiable w.r.t. float params). Device/dtype follow ``u``."""
     import torch
 
+    if "lattice" in config:
+        spec = config["lattice"]
+        return lattice_read_t(lattice_nodes_t(params, config, u), int(spec["grid"]),
+                              torch.clamp(u.reshape(-1, 3), 0.0, 1.0), spec["interpolation"])
     p = _torch_params(params, u)
     x = x0 = torch.clamp(u.reshape(-1, 3), 0.0, 1.0)
     if config.get("in_curve", 0):
@@ -493,7 +567,7 @@ def forward(params, config: dict, u):
 
 def _fix_t(fix, spec: dict, u):
     """Node corrections (see the module docstring) at clamped inputs ``u`` (M, 3), torch: the
-    corrections scattered into a dense N³ lattice, interpolated tetrahedrally (8 gathers)."""
+    corrections scattered into a dense N³ lattice, interpolated tetrahedrally."""
     import torch
 
     n = int(spec["grid"])
@@ -501,6 +575,15 @@ def _fix_t(fix, spec: dict, u):
     flat = (nodes[:, 2] * n + nodes[:, 1]) * n + nodes[:, 0]
     dense = torch.zeros(n ** 3, 3, dtype=u.dtype, device=u.device).index_add(
         0, flat, fix[:, 3:] * float(spec["scale"]))
+    return lattice_read_t(dense, n, u, "tetrahedral")
+
+
+def lattice_read_t(nodes, n: int, u, interpolation: str):
+    """Torch twin of :func:`lattice_read`: ``nodes`` (N³, 3) (R fastest) read at clamped ``u``
+    (M, 3) — a weighted sum over the 8 corners of each point's cell (Kuhn hats for tetrahedral
+    reading, products of tents for trilinear)."""
+    import torch
+
     t = u * (n - 1)
     i0 = torch.clamp(torch.floor(t), max=n - 2)
     f = t - i0
@@ -508,9 +591,25 @@ def _fix_t(fix, spec: dict, u):
     base = (i0[:, 2] * n + i0[:, 1]) * n + i0[:, 0]
     acc = torch.zeros_like(u)
     for ob, og, orr in ((b, g, r) for b in (0, 1) for g in (0, 1) for r in (0, 1)):
-        w = kuhn_hat(f - torch.tensor([orr, og, ob], dtype=f.dtype, device=f.device))
-        acc = acc + w[:, None] * dense[base + (ob * n + og) * n + orr]
+        v = f - torch.tensor([orr, og, ob], dtype=f.dtype, device=f.device)
+        w = kuhn_hat(v) if interpolation == "tetrahedral" else torch.prod(1 - torch.abs(v), dim=1)
+        acc = acc + w[:, None] * nodes[base + (ob * n + og) * n + orr]
     return acc
+
+
+def lattice_nodes_t(params, config: dict, like):
+    """Torch twin of :func:`lattice_nodes`, flat (N³, 3) (R fastest) on ``like``'s device/dtype."""
+    import torch
+
+    spec = config["lattice"]
+    n = int(spec["grid"])
+    p = _torch_params(params, like)
+    residual = p.pop("lattice").reshape(-1, 3)
+    ramp = torch.linspace(0, 1, n, dtype=like.dtype, device=like.device)
+    b, g, r = torch.meshgrid(ramp, ramp, ramp, indexing="ij")
+    net = forward(p, without_lattice(config), torch.stack([r, g, b], dim=-1).reshape(-1, 3))
+    w = torch.where(net > 1, 1 + torch.log(torch.clamp(net, min=1)), net) + float(spec["step"]) * residual
+    return torch.where(w > 1, torch.exp(torch.clamp(w, max=80.0) - 1), w)
 
 
 def init_params(config: dict, seed: int = 0) -> Dict[str, np.ndarray]:

@@ -10,6 +10,7 @@ import dataclasses
 import datetime as _dt
 import hashlib
 import re
+from functools import partial
 from pathlib import Path
 from typing import Dict, Optional, Tuple
 
@@ -17,7 +18,8 @@ import numpy as np
 
 from lutplug import __version__
 from lutplug.codec import container
-from lutplug.codec.model import FORMAT, forward_numpy, forward_numpy_lattice, param_shapes
+from lutplug.codec.model import (FORMAT, forward_numpy, forward_numpy_lattice, lattice_nodes, lattice_read,
+                                  param_shapes)
 from lutplug.core.lut import LUT1D, LUT3D, MAX_GRID_3D
 from lutplug.errors import (ExpiredKeyError, LutError, PathLike, ResignedError, SignatureError,
                             StrippedSignatureError, UnsignedError, UntrustedKeyError)
@@ -33,6 +35,9 @@ _MODEL_PREFIX = "m."
 #: entry per parameter (110–244 bytes a file over the 39 benchmark grades).
 _PACKED_Q, _PACKED_S = _MODEL_PREFIX + "q", _MODEL_PREFIX + "s"
 _ROW_SCALED = ("cin", "cout")
+#: Tensors stored as plain integers (no scale tensor; their scale is in the configuration) and
+#: the integer types each may have.
+_UNSCALED = {"fix": (np.dtype(np.int8),), "lattice": (np.dtype(np.int8), np.dtype(np.int16))}
 
 
 #: Description field holding the key id of the key that signed the file, set by
@@ -110,6 +115,13 @@ class NeuralLUT:
         return str(self.description.get("interpolation", "tetrahedral"))
 
     @property
+    def lattice_grid(self) -> Optional[int]:
+        """N when the network ends in an N³ residual lattice (see :mod:`lutplug.codec.model`): a
+        cube baked at N³ then reproduces it exactly, and no shader can run it per pixel."""
+        spec = self.config.get("lattice")
+        return int(spec["grid"]) if spec else None
+
+    @property
     def title(self) -> str:
         return str(self.description.get("title", ""))
 
@@ -128,8 +140,13 @@ class NeuralLUT:
             raise LutError(f"RGB input must have shape (..., 3), got {rgb.shape}")
         u = self.lattice_coordinates(rgb).reshape(-1, 3)
         out = np.empty_like(u)
+        if "lattice" in self.config:  # the node values once, then read like a cube
+            nodes = lattice_nodes(self.params, self.config)
+            evaluate = partial(lattice_read, nodes, interpolation=self.config["lattice"]["interpolation"])
+        else:
+            evaluate = partial(forward_numpy, self.params, self.config)
         for start in range(0, len(u), chunk):
-            out[start:start + chunk] = forward_numpy(self.params, self.config, u[start:start + chunk])
+            out[start:start + chunk] = evaluate(u[start:start + chunk])
         return out.reshape(rgb.shape)
 
     def bake(self, size: Optional[int] = None) -> LUT3D:
@@ -194,7 +211,7 @@ def _layout_version(tensors: Dict[str, np.ndarray]) -> int:
 
 def _packed_layout(config: dict):
     """(name, shape, scale count) of every network tensor in version 2's packing order."""
-    return [(name, tuple(shape), 0 if name == "fix" else shape[0] if name in _ROW_SCALED else 1)
+    return [(name, tuple(shape), 0 if name in _UNSCALED else shape[0] if name in _ROW_SCALED else 1)
             for name, shape in param_shapes(config).items()]
 
 
@@ -387,10 +404,7 @@ def _interpret(c: "container.Container", source: str, status: SignatureStatus) -
         params = _unpack(d["model"], c.tensors[_PACKED_Q], c.tensors[_PACKED_S])
     else:
         params = {k[len(_MODEL_PREFIX):]: v for k, v in c.tensors.items() if k.startswith(_MODEL_PREFIX)}
-    if "fix" in params:
-        nodes = params["fix"][:, :3]
-        if nodes.min() < 0 or nodes.max() >= d["model"]["fix"]["grid"]:
-            raise LutError("node corrections name nodes outside their grid", source)
+    _check_integers(d["model"], params, source)
     shaper = None
     if _SHAPER in c.tensors:
         sd = d["shaper_domain"]
@@ -400,6 +414,19 @@ def _interpret(c: "container.Container", source: str, status: SignatureStatus) -
         except LutError as exc:
             raise exc.with_path(source) from None
     return NeuralLUT(d["model"], params, dmin, dmax, shaper, d, status, c.content_hash, source)
+
+
+def _check_integers(config: dict, params: Dict[str, np.ndarray], source: str) -> None:
+    """Refuse node corrections naming nodes outside their grid and residual lattices beyond
+    :data:`MAX_LATTICE_SPAN` (tensors whose shapes and types were checked already)."""
+    if "fix" in params:
+        nodes = params["fix"][:, :3]
+        if nodes.size and (nodes.min() < 0 or nodes.max() >= config["fix"]["grid"]):
+            raise LutError("node corrections name nodes outside their grid", source)
+    if "lattice" in params:
+        span = float(config["lattice"]["step"]) * float(np.abs(params["lattice"].astype(np.int32)).max())
+        if span > MAX_LATTICE_SPAN:
+            raise LutError(f"residual lattice values reach {span:.3g} (at most {MAX_LATTICE_SPAN:g})", source)
 
 
 #: Largest shaper (entries per channel) accepted.
@@ -464,9 +491,26 @@ def _check_layout(d: dict, specs: Dict[str, object], source: str, version: int) 
 _LIMITS = {"in_curve": 4096, "out_curve": 4096, "fourier": 12}
 _CHOICES = {"act": ("relu", "silu", "tanh", "sin"), "skip": ("identity", "linear", "none")}
 _KNOWN_KEYS = {"format", "version", "in_curve", "out_curve", "fourier", "hidden", "act", "skip",
-               "center", "minmax", "quant", "fix"}
+               "center", "minmax", "quant", "fix", "lattice"}
 #: Node corrections: largest grid (coordinates are int8) and row count accepted.
 MAX_FIX_GRID, MAX_FIX_ROWS = 128, 4096
+#: Residual lattice: largest grid accepted (129³ int16 nodes: 12.9 MB decompressed).
+MAX_LATTICE_GRID = 129
+#: Largest step * |residual| accepted (in the log-compressed space: e^63 is far beyond any grade).
+MAX_LATTICE_SPAN = 64.0
+
+
+def _check_lattice(spec) -> None:
+    if not isinstance(spec, dict) or set(spec) != {"grid", "step", "interpolation"}:
+        raise ValueError("lattice must hold exactly grid, step and interpolation")
+    grid, step = spec["grid"], spec["step"]
+    if not isinstance(grid, int) or isinstance(grid, bool) or not 2 <= grid <= MAX_LATTICE_GRID:
+        raise ValueError(f"lattice grid = {grid!r} is out of range")
+    if not isinstance(step, (int, float)) or isinstance(step, bool) or not 0 < step <= 1:
+        raise ValueError(f"lattice step = {step!r} must be in (0, 1]")
+    if spec["interpolation"] not in ("tetrahedral", "trilinear"):
+        raise ValueError(f"lattice interpolation = {str(spec['interpolation'])[:40]!r} is not "
+                         "tetrahedral or trilinear")
 
 
 def _check_fix(fix) -> None:
@@ -500,6 +544,8 @@ def _check_config(config: dict) -> None:
             raise ValueError(f"{key} = {config.get(key)!r} must be true or false")
     if "fix" in config:
         _check_fix(config["fix"])
+    if "lattice" in config:
+        _check_lattice(config["lattice"])
     unknown = set(config) - _KNOWN_KEYS
     if unknown:  # a newer writer's feature this reader would silently ignore: refuse
         raise ValueError(f"unknown network settings {sorted(unknown)}")
@@ -523,10 +569,10 @@ def _check_params(config: dict, params: Dict[str, object], source: str) -> None:
         expected = param_shapes(config)
         seen = set()
         for name, shape in expected.items():
-            if name == "fix":  # node corrections: plain int8 rows, never quantised
-                arr = params.get("fix")
-                if arr is None or arr.dtype != np.int8:
-                    raise ValueError("tensor fix must be int8")
+            if name in _UNSCALED:  # node corrections, residual lattice: plain integers
+                arr = params.get(name)
+                if arr is None or arr.dtype not in _UNSCALED[name]:
+                    raise ValueError(f"tensor {name} must be {' or '.join(map(str, _UNSCALED[name]))}")
                 seen.add(name)
             elif name in params:
                 arr = params[name]

@@ -22,7 +22,7 @@ from lutplug import __version__
 from lutplug.codec import adapters, container
 from lutplug.codec import quantize as Q
 from lutplug.codec.model import param_shapes
-from lutplug.codec.nlut import (NeuralLUT, SignatureStatus, _check_params, _declared,
+from lutplug.codec.nlut import (NeuralLUT, SignatureStatus, _check_integers, _check_params, _declared,
                                 _enforce, _shaper_tensor, _signature_state, sign_container)
 from lutplug.core.lut import LUT1D
 from lutplug.errors import LutError, PathLike
@@ -383,6 +383,8 @@ def _interpret_look(i: int, rec: dict, tensors: Dict[str, np.ndarray], values: b
         for k, v in params.items():
             if values and v.dtype.kind == "f" and not np.all(np.isfinite(v)):
                 raise LutError(f"{field}: tensor {k!r} holds NaN or infinite values")
+        if values:
+            _check_integers(model, params, field)
     return PackLook(name, kind, params, dmin, dmax, shaper, info, model)
 
 

@@ -55,6 +55,9 @@ class TorchEvaluator:
                 extra["smin"] = torch.as_tensor(s.domain_min, dtype=like.dtype, device=like.device)
                 extra["sscale"] = torch.as_tensor(1.0 / (s.domain_max - s.domain_min),
                                                   dtype=like.dtype, device=like.device)
+            if "lattice" in n.config:  # node values once (numpy), then 8 gathers a pixel
+                nodes = model.lattice_nodes(n.params, n.config).reshape(-1, 3)
+                extra["lattice"] = torch.as_tensor(nodes).to(like.device, like.dtype)
             self._cache[key] = {"params": t, **extra}
         return self._cache[key]
 
@@ -79,6 +82,10 @@ class TorchEvaluator:
         if "shaper" in c:
             x = _pwl(torch, c["shaper"], (x - c["smin"]) * c["sscale"])
         u = (x - c["dmin"]) * c["dscale"]
+        if "lattice" in c:
+            spec = self.nlut.config["lattice"]
+            return model.lattice_read_t(c["lattice"], int(spec["grid"]), torch.clamp(u, 0.0, 1.0),
+                                        spec["interpolation"])
         return model.forward(c["params"], self.nlut.config, u)
 
 

@@ -632,23 +632,85 @@ def _solve_corrections(cols: np.ndarray, weights: np.ndarray, row_weight: np.nda
     return np.linalg.solve(normal, rhs)
 
 
+def identity_network() -> tuple:
+    """(config, stored params) of the identity: the smallest ladder model with every weight 0
+    but the skip (stored the way :func:`fit` stores networks)."""
+    config = ladder_config(0)
+    params = {k: (np.eye(3, dtype=np.float32) if k == "A" else np.zeros(s, np.float32))
+              for k, s in M.param_shapes(config).items()}
+    qconf = _qconf(config, dict(DEFAULT_RECIPE, **FIT_RECIPE))
+    return dict(config, quant=qconf), Q.quantize_params(params, qconf)
+
+
 def lattice_only(table: np.ndarray, u: np.ndarray, t: np.ndarray, targets: dict = T1,
                  interpolation: str = "tetrahedral"):
-    """For a table of at most :data:`LATTICE_ONLY_NODES` nodes (5³): the identity network (the
-    smallest ladder model with every weight 0 but the skip) plus a correction at every node —
+    """For a table of at most :data:`LATTICE_ONLY_NODES` nodes (5³): the identity network
+    (:func:`identity_network`; also lattice_only's net) plus a correction at every node —
     the table itself as int8 deltas, interpolated tetrahedrally (exactly the original's reading
     unless it is trilinear; the fit then measures whether that is close enough). Returns
     (config, stored, quality), or None for larger tables. No training."""
     n = table.shape[0]
     if n ** 3 > LATTICE_ONLY_NODES:
         return None
-    config = ladder_config(0)
-    params = {k: (np.eye(3, dtype=np.float32) if k == "A" else np.zeros(s, np.float32))
-              for k, s in M.param_shapes(config).items()}
-    qconf = _qconf(config, dict(DEFAULT_RECIPE, **FIT_RECIPE))
-    config = dict(config, quant=qconf)
-    return add_fixes(config, Q.quantize_params(params, qconf), table, u, t, targets, limit=n ** 3,
-                     interpolation=interpolation)
+    config, stored = identity_network()
+    return add_fixes(config, stored, table, u, t, targets, limit=n ** 3, interpolation=interpolation)
+
+
+# ----------------------------------------------------------------------------- residual lattice tier
+
+#: Residual-lattice steps tried (coarsest first), in :func:`lutplug.codec.model.hdr_encode` units:
+#: 1/16 to 1/4096, four a factor of 2.
+LATTICE_STEPS = tuple(2.0 ** -(4 + i / 4) for i in range(33))
+#: Largest table grid given a residual lattice (the .nlut reader's limit).
+LATTICE_MAX_GRID = 129
+
+
+def lattice_tier(table: np.ndarray, u: np.ndarray, t: np.ndarray, predictors: List[tuple],
+                 targets: dict = T1, interpolation: str = "tetrahedral",
+                 progress: Optional[Callable[[dict], None]] = None):
+    """The last tier of the size search, for a table no network reproduces within ``targets``:
+    a predictor network (node corrections dropped) plus a residual lattice on the table's own
+    grid (see :mod:`lutplug.codec.model`), read with the table's ``interpolation``, so that the
+    baked cube is the table itself to within the quantisation step. For each (config, stored)
+    of ``predictors``: the coarsest :data:`LATTICE_STEPS` step meeting ``targets`` at the
+    evaluation points ``u``/``t`` (bisection: the error grows with the step). Returns the
+    (config, stored, quality) with the fewest stored bytes, or None (grid over
+    :data:`LATTICE_MAX_GRID`, or no step meets the targets). ``progress`` gets a ``"lattice"``
+    event (predictor's hidden widths, step, quality) per step measured."""
+    n = table.shape[0]
+    if n > LATTICE_MAX_GRID:
+        return None
+    goal = M.hdr_encode(table)
+    best = None
+    for config, stored in predictors:
+        config = {k: v for k, v in config.items() if k not in ("fix", "lattice")}
+        stored = {k: v for k, v in stored.items() if k not in ("fix", "lattice")}
+        base = M.hdr_encode(M.forward_numpy_lattice(stored, config, n, workers=1), np.float32)
+
+        def attempt(step: float):
+            q = np.rint((goal - base) / step)
+            if np.abs(q).max() > np.iinfo(np.int16).max:
+                return None
+            q = q.astype(np.int8 if np.abs(q).max() <= np.iinfo(np.int8).max else np.int16)
+            nodes = base + np.float32(step) * q.astype(np.float32)
+            nodes = M.hdr_decode(nodes, np.float32)  # as model.lattice_nodes computes them
+            cfg = dict(config, lattice={"grid": n, "step": float(step), "interpolation": interpolation})
+            quality = measure(M.lattice_read(nodes, u, interpolation), t)
+            if progress is not None:
+                progress({"stage": "lattice", "hidden": config["hidden"], "step": float(step), **quality})
+            return cfg, dict(stored, lattice=q), quality
+
+        lo, hi, found = 0, len(LATTICE_STEPS) - 1, None
+        while lo <= hi:  # the coarsest passing step
+            mid = (lo + hi) // 2
+            out = attempt(LATTICE_STEPS[mid])
+            if out is not None and meets(out[2], targets):
+                found, hi = out, mid - 1
+            else:
+                lo = mid + 1
+        if found is not None and (best is None or Q.stored_bytes(found[1]) < Q.stored_bytes(best[1])):
+            best = found
+    return best
 
 
 # ----------------------------------------------------------------------------- fit (size search)
@@ -726,9 +788,11 @@ def fit(table: np.ndarray, *, targets: dict = T1, budget_bytes: Optional[int] = 
     stays uniform over the lattice, which measured better on the ARRI LMT). ``interpolation``: how
     the source table is read between its nodes (targets, and the baked cube's reading; see
     :data:`INTERPOLATORS`). If ``budget_bytes`` is given, models whose estimated size exceeds it
-    are not tried. Returns the smallest passing model, or the best (least bad) one tried when none
-    passes. The result depends only on the table, its shaper and interpolation, the targets,
-    budget, seed and recipe (each attempt is deterministic and rounds are decided in index
+    are not tried. Returns the smallest passing model; when none passes, the
+    :func:`lattice_tier` (a trained network or the identity plus a residual lattice on the
+    table's grid) if it meets the targets within the budget, else the best (least bad) network.
+    The result depends only on the table, its shaper and interpolation, the targets, budget, seed
+    and recipe (each attempt is deterministic and rounds are decided in index
     order), not on ``workers``' timing.
     """
     torch = _torch()
@@ -829,6 +893,18 @@ def fit(table: np.ndarray, *, targets: dict = T1, budget_bytes: Optional[int] = 
     else:
         k = min(results, key=lambda j: (badness(results[j][2], targets), results[j][3]))
     cfg, stored, q, nb, _ = results[k]
+    if best_pass is None:  # no network meets the targets: the residual lattice tier
+        c0 = time.process_time()
+        predictors = [r[:2] for _, r in sorted(results.items())] + [identity_network()]
+        tier = lattice_tier(table, u_eval, t_eval, predictors, targets, interpolation, progress)
+        if tier is not None and (budget_bytes is None or Q.stored_bytes(tier[1]) <= budget_bytes):
+            cfg, stored, q = tier
+            nb = Q.stored_bytes(stored)
+            attempts.append({"index": -2, "hidden": cfg["hidden"], "n_params": M.n_params(cfg), "variant": 0,
+                             "stored_bytes": nb, "meets": True, "lattice": cfg["lattice"],
+                             "seconds": time.time() - t_start, "cpu_seconds": time.process_time() - c0, **q})
+            if progress is not None:
+                progress(dict(attempts[-1], stage="attempt"))
     res = FitResult(config=cfg, params=stored, quality=q, stored_bytes=nb, seconds=time.time() - t_start,
                     attempts=attempts, cpu_seconds=time.process_time() - cpu_start)
     if progress is not None:

@@ -177,9 +177,14 @@ def _load_into(out: LoadedSource, path: str, cube_size: str, cache_dir: Optional
     if is_nlut(path) or Path(path).suffix.lower() == ".nlut":  # a broken .nlut says so
         nlut, warnings = _load_nlut(path, trusted, require, store)
         out.kind, out.content_hash, out.warnings = "nlut", nlut.content_hash, warnings
-        out.kernel = kernel_source(nlut)
         out.title = nlut.title
         size = AUTO_NLUT_CUBE if cube_size == "auto" else int(cube_size)
+        if nlut.lattice_grid:  # reads like a cube: no network kernel, the cube at its grid
+            out.warnings.append(f"{Path(path).name} stores a residual lattice (no network met its "
+                                "target): applied as its baked cube")
+            size = nlut.lattice_grid if cube_size == "auto" else size
+        else:
+            out.kernel = kernel_source(nlut)
         transform = nlut
     else:
         data = read_bytes(path)

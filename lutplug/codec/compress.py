@@ -127,7 +127,8 @@ def attempt_summary(info: dict) -> str:
     if info.get("lattice"):
         grid = info["lattice"]["grid"]
         fixes = f" incl. a {grid}^3 residual lattice (step 1/{1 / info['lattice']['step']:.0f})"
-        tried = f"  no network met the target; {info['hidden']} as the predictor"
+        predictor = "the identity" if info.get("identity") else f"{info['hidden']}"
+        tried = f"  no network met the target; {predictor} as the predictor"
     return (f"{tried}: {info['stored_bytes']} B of weights{fixes}, ΔE00 mean "
             f"{info['de_mean']:.3f} p99 {info['de_p99']:.2f} max {info['de_max']:.2f}, PSNR "
             f"{info['psnr']:.1f} dB -> {'meets' if info['meets'] else 'misses'} the target")

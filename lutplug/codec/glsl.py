@@ -78,8 +78,9 @@ def function_source(nlut: NeuralLUT, prefix: str = "LP_", language: str = "glsl"
     grid = nlut.lattice_grid
     if grid:
         raise ValueError(f"this .nlut stores a {grid}^3 residual lattice (no network met its target), "
-                         "which a shader cannot rebuild per pixel: use its baked cube (lutplug bake, "
-                         "or the OCIO cube engine)")
+                         "which a shader cannot rebuild per pixel: use its baked cube, exact at "
+                         f"{grid}^3 (lutplug bake --size {grid}, or lutplug ocio shader --engine cube "
+                         f"--size {grid})")
     p: Dict[str, np.ndarray] = dequantize_params(nlut.params)
     decl: List[str] = [f"// lutplug network {nlut.content_hash[:16]} (generated; do not edit)"]
     body: List[str] = [f"{V} lutplug_apply({V} rgb) {{", f"    {V} x = rgb;"]

@@ -902,6 +902,7 @@ def fit(table: np.ndarray, *, targets: dict = T1, budget_bytes: Optional[int] = 
             nb = Q.stored_bytes(stored)
             attempts.append({"index": -2, "hidden": cfg["hidden"], "n_params": M.n_params(cfg), "variant": 0,
                              "stored_bytes": nb, "meets": True, "lattice": cfg["lattice"],
+                             "identity": not any(np.any(v) for k, v in stored.items() if k.startswith("W")),
                              "seconds": time.time() - t_start, "cpu_seconds": time.process_time() - c0, **q})
             if progress is not None:
                 progress(dict(attempts[-1], stage="attempt"))

@@ -184,3 +184,44 @@ def test_hosts_use_the_cube_of_a_lattice(tmp_path):
     result = CliRunner().invoke(main, ["export", str(path), "--glsl", str(tmp_path / "s.glsl")])
     assert result.exit_code == 2 and "residual lattice" in result.output
     assert not (tmp_path / "s.glsl").exists()
+
+
+@pytest.mark.parametrize("interpolation", ["tetrahedral", "trilinear"])
+def test_ocio_and_apply_bake_a_lattice_at_its_grid(tmp_path, interpolation):
+    """Hosts that bake a 65³ cube by default bake a residual lattice at its own grid (exact), and
+    an OCIO config entry reads it the grade's way (trilinear: OCIO's "linear"): OCIO's pixels
+    through the written config equal the grade's own evaluation."""
+    ocio = pytest.importorskip("PyOpenColorIO")
+    from click.testing import CliRunner
+
+    from lutplug.cli import main
+    from lutplug.hosts.ocio.edit import add_grade
+    from lutplug.imageio import read_image, write_image
+    from tests.test_ocio_host_helpers import COMMENTED
+
+    n = lattice_nlut(seed=10, grid=7, interpolation=interpolation)
+    n.description["colorspace"] = {"input": "ACEScct", "output": "ACEScct"}
+    assert n.bake_size(65) == 7
+    path = tmp_path / "hard.nlut"
+    n.save(path)
+    show = tmp_path / "show"
+    (show / "luts").mkdir(parents=True)
+    (show / "config.ocio").write_text(COMMENTED)
+    result = add_grade(show / "config.ocio", path, "hard", process_space="cct")  # default size: 65
+    assert result.cube.name.endswith("-7" + result.cube.suffix)
+    text = (show / "config.ocio").read_text()
+    assert f"interpolation: {'linear' if interpolation == 'trilinear' else 'tetrahedral'}" in text
+    cfg = ocio.Config.CreateFromFile(str(show / "config.ocio"))
+    proc = cfg.getProcessor(ocio.LookTransform("cct", "cct", "hard")).getDefaultCPUProcessor()
+    x = np.random.default_rng(4).random((3000, 3)).astype(np.float32)
+    got = x.copy().reshape(-1)
+    proc.applyRGB(got)
+    np.testing.assert_allclose(got.reshape(-1, 3), n.apply(x), atol=2e-5)
+    # lutplug apply --engine cube: the same exact cube (a half-float EXR each way; a 65³
+    # resample of this 7³ lattice would be ~0.1 off)
+    x = x.astype(np.float16).astype(np.float32)
+    write_image(tmp_path / "in.exr", x.reshape(50, 60, 3))
+    out = CliRunner().invoke(main, ["apply", str(tmp_path / "in.exr"), "-o", str(tmp_path / "out.exr"),
+                                    "--lut", str(path), "--engine", "cube"])
+    assert out.exit_code == 0, out.output
+    np.testing.assert_allclose(read_image(tmp_path / "out.exr")[0].reshape(-1, 3), n.apply(x), atol=2e-3)

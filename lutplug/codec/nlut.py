@@ -111,8 +111,10 @@ class NeuralLUT:
     @property
     def interpolation(self) -> str:
         """How a cube baked from this network is read between its nodes: the source LUT's
-        ``"tetrahedral"`` (default) or ``"trilinear"`` (description field ``interpolation``)."""
-        return str(self.description.get("interpolation", "tetrahedral"))
+        ``"tetrahedral"`` (default) or ``"trilinear"`` (description field ``interpolation``;
+        a residual lattice's own reading when there is one)."""
+        spec = self.config.get("lattice")
+        return str(spec["interpolation"] if spec else self.description.get("interpolation", "tetrahedral"))
 
     @property
     def lattice_grid(self) -> Optional[int]:
@@ -120,6 +122,12 @@ class NeuralLUT:
         cube baked at N³ then reproduces it exactly, and no shader can run it per pixel."""
         spec = self.config.get("lattice")
         return int(spec["grid"]) if spec else None
+
+    def bake_size(self, default: int) -> int:
+        """The cube size a host should bake when it would bake ``default``³: a residual lattice's
+        own grid (exact there; any other size resamples it — retro_red's 32³ lattice baked to
+        65³ misses T1 with max ΔE00 5.6), else ``default``."""
+        return self.lattice_grid or default
 
     @property
     def title(self) -> str:

@@ -410,9 +410,8 @@ class Source:
         """(kernel, description of the engine used) for ``engine`` over ``n_pixels`` pixels."""
         used = self.engine_for(engine, n_pixels)
         t = self.transform
-        grid = t.lattice_grid if self.kind == "nlut" else None
-        if grid:  # a residual lattice: the network only predicts its nodes, its cube is exact
-            return cube_kernel(t.bake(grid)), f"{grid}^3 residual lattice (exact)"
+        if self.kind == "nlut" and t.lattice_grid:  # the network only predicts its nodes
+            return cube_kernel(t.bake(t.lattice_grid)), f"{t.lattice_grid}^3 residual lattice (exact)"
         if used == "mlp":
             return GenericKernel(t), "network (numpy, exact)"
         if self.kind == "nlut":

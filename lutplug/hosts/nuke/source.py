@@ -182,7 +182,7 @@ def _load_into(out: LoadedSource, path: str, cube_size: str, cache_dir: Optional
         if nlut.lattice_grid:  # reads like a cube: no network kernel, the cube at its grid
             out.warnings.append(f"{Path(path).name} stores a residual lattice (no network met its "
                                 "target): applied as its baked cube")
-            size = nlut.lattice_grid if cube_size == "auto" else size
+            size = nlut.bake_size(size) if cube_size == "auto" else size
         else:
             out.kernel = kernel_source(nlut)
         transform = nlut

@@ -110,7 +110,7 @@ def choose_process_space(config, nlut, requested: Optional[str], kind: str) -> T
 
 def describe(nlut, size: int, process_space: Optional[str], label: str, kind: str) -> str:
     tag_in, tag_out = grade_tags(nlut)
-    parts = [f"{label}: lutplug grade {grade_hash(nlut)[:16]}, baked to a {size}^3 cube"]
+    parts = [f"{label}: lutplug grade {grade_hash(nlut)[:16]}, baked to a {nlut.bake_size(size)}^3 cube"]
     if tag_in or tag_out:
         parts.append(f"input {tag_in or '?'}, output {tag_out or '?'}")
     if kind == "named-transform" and process_space:
@@ -119,9 +119,12 @@ def describe(nlut, size: int, process_space: Optional[str], label: str, kind: st
 
 
 def entry_text(kind: str, name: str, src: str, process_space: Optional[str], description: str,
-               reference: Optional[str], v1: bool, categories: Sequence[str] = ()) -> Tuple[List[str], str]:
-    """The entry as block-style lines (first starts "- ") and as one flow-style item."""
-    ft = f"!<FileTransform> {{src: {scalar(src)}, interpolation: tetrahedral}}"
+               reference: Optional[str], v1: bool, categories: Sequence[str] = (),
+               interpolation: str = "tetrahedral") -> Tuple[List[str], str]:
+    """The entry as block-style lines (first starts "- ") and as one flow-style item;
+    ``interpolation``: the grade's reading of its cube (OCIO calls trilinear "linear")."""
+    reading = "linear" if interpolation == "trilinear" else "tetrahedral"
+    ft = f"!<FileTransform> {{src: {scalar(src)}, interpolation: {reading}}}"
     n, d = scalar(name), scalar(description)
     cat = ("[" + ", ".join(scalar(c) for c in categories) + "]") if categories else ""
     if kind == "look":
@@ -353,7 +356,7 @@ def plan_edit(base_text: str, base_where: str, base_dir: Optional[Path], out: Pa
         src = cube.name
         desc = description or describe(nlut, size, ps, label or grade_label(nlut, name), kind)
         cats = ["file-io"] if not v1 and uses_categories(here, kind) else []
-        block, flow = entry_text(kind, name, src, ps, desc, reference, v1, cats)
+        block, flow = entry_text(kind, name, src, ps, desc, reference, v1, cats, nlut.interpolation)
         if sp_entries:
             kept = [e for e in here.getSearchPaths() if e.strip()]
             text.add_search_path(sp_entries, ":".join(kept + sp_entries), scalar, replace_empty=not kept)

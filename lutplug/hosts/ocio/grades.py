@@ -52,8 +52,9 @@ _BAKED_KEEP = 4
 def baked(nlut, size: int):
     """``nlut.bake(size)``, memoised by content hash (a 65³ bake of the network takes about a
     second; adding, verifying and packing ask for the same cube several times). Do not modify
-    the returned LUT3D."""
-    check_size(size)
+    the returned LUT3D. A grade ending in a residual lattice is baked at its grid
+    (:meth:`~lutplug.codec.nlut.NeuralLUT.bake_size`)."""
+    size = nlut.bake_size(check_size(size))
     key = (grade_hash(nlut), size)
     if key in _BAKED:
         _BAKED.move_to_end(key)
@@ -84,12 +85,12 @@ def write_cube(nlut, size: int, folder: PathLike) -> Tuple[Path, bool]:
     Returns (path, written): an identical existing file is left alone (written False)."""
     from lutplug.core.formats import write_lut
 
-    check_size(size)
+    size = nlut.bake_size(check_size(size))
     folder = Path(folder)
     stem = cube_stem(nlut, size)
     lut = copy.copy(baked(nlut, size))
     lut.comments = [f"lutplug grade {grade_hash(nlut)}, baked to {size}^3 "
-                    "(tetrahedral); named by content hash: do not edit"]
+                    f"({lut.interpolation}); named by content hash: do not edit"]
     for ext, fmt in ((".cube", "cube"), (".clf", "clf")):
         path = folder / (stem + ext)
         tmp = folder / f".{stem}{ext}.{os.getpid()}-{secrets.token_hex(4)}.candidate"  # unique:

@@ -87,6 +87,7 @@ def cube_shader(nlut, language: str, size: int = DEFAULT_SIZE, function: str = "
     ocio_lang, _ = _language(language)
     if not function.isidentifier():
         raise LutError(f"function name {function!r} is not an identifier")
+    size = nlut.bake_size(size)
     proc = processor(nlut, size)
     desc = o.GpuShaderDesc.CreateShaderDesc(language=getattr(o, ocio_lang), functionName=function,
                                             resourcePrefix=resource_prefix)

@@ -47,6 +47,7 @@ import numpy as np
 
 from lutplug.codec import model as M
 from lutplug.codec import quantize as Q
+from lutplug.codec.nlut import MAX_LATTICE_GRID
 
 T1 = {"de_mean": 0.45, "de_p99": 1.5, "de_max": 3.0, "psnr": 45.0}
 EVAL_RANDOM_POINTS = 200_000
@@ -645,7 +646,7 @@ def identity_network() -> tuple:
 def lattice_only(table: np.ndarray, u: np.ndarray, t: np.ndarray, targets: dict = T1,
                  interpolation: str = "tetrahedral"):
     """For a table of at most :data:`LATTICE_ONLY_NODES` nodes (5³): the identity network
-    (:func:`identity_network`; also lattice_only's net) plus a correction at every node —
+    (:func:`identity_network`) plus a correction at every node —
     the table itself as int8 deltas, interpolated tetrahedrally (exactly the original's reading
     unless it is trilinear; the fit then measures whether that is close enough). Returns
     (config, stored, quality), or None for larger tables. No training."""
@@ -662,7 +663,7 @@ def lattice_only(table: np.ndarray, u: np.ndarray, t: np.ndarray, targets: dict 
 #: 1/16 to 1/4096, four a factor of 2.
 LATTICE_STEPS = tuple(2.0 ** -(4 + i / 4) for i in range(33))
 #: Largest table grid given a residual lattice (the .nlut reader's limit).
-LATTICE_MAX_GRID = 129
+LATTICE_MAX_GRID = MAX_LATTICE_GRID
 
 
 def lattice_tier(table: np.ndarray, u: np.ndarray, t: np.ndarray, predictors: List[tuple],

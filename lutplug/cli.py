@@ -241,8 +241,8 @@ def apply(image: Path, output: Path, lut_path: Path, mix: float, engine: str,
     t0 = time.perf_counter()
     if not hasattr(transform, "bake") or engine == "cube" or (engine == "auto" and not _has_cuda()):
         used = "OpenColorIO dense cube"
-        graded = apply_image(to_cube(transform, transform.bake_size(65) if hasattr(transform, "bake")
-                                     else None), pixels, mix=mix)
+        size = transform.bake_size(65) if hasattr(transform, "bake_size") else None  # a LUT: as it is
+        graded = apply_image(to_cube(transform, size), pixels, mix=mix)
     else:
         from lutplug.codec.torch_eval import apply_image_torch
 

@@ -541,10 +541,13 @@ def export(file: Path, glsl: Optional[Path], stage: str, glsl_version: str, onnx
     if glsl is not None:
         from lutplug.codec import glsl as glsl_mod
 
-        emit = {"compute": glsl_mod.compute_shader, "fragment": glsl_mod.fragment_shader}.get(
-            stage, lambda n, _version: glsl_mod.function_source(n))
         try:
-            text = emit(nlut, glsl_version)
+            if stage == "compute":
+                text = glsl_mod.compute_shader(nlut, glsl_version)
+            elif stage == "fragment":
+                text = glsl_mod.fragment_shader(nlut, glsl_version)
+            else:
+                text = glsl_mod.function_source(nlut)
         except ValueError as exc:  # a network no shader can run
             raise LutError(str(exc), file) from None
         if display:

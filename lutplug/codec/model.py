@@ -464,8 +464,14 @@ def lattice_nodes(params, config: dict, workers: Optional[int] = None) -> np.nda
     p = _np_params(params)
     residual = p.pop("lattice")
     net = hdr_encode(forward_numpy_lattice(p, without_lattice(config), int(spec["grid"]), workers), np.float32)
-    net += np.float32(spec["step"]) * residual
-    return hdr_decode(net, np.float32)
+    return corrected_nodes(net, float(spec["step"]), residual)
+
+
+def corrected_nodes(encoded: np.ndarray, step: float, residual: np.ndarray) -> np.ndarray:
+    """Node values from the predictor's :func:`hdr_encode`-d nodes float32 (N, N, N, 3) and the
+    integer residual: ``hdr_decode(encoded + step * residual)``, float32 (the size search
+    measures exactly what decoders compute)."""
+    return hdr_decode(encoded + np.float32(step) * np.asarray(residual, np.float32), np.float32)
 
 
 def lattice_read(nodes: np.ndarray, u: np.ndarray, interpolation: str) -> np.ndarray:

@@ -693,8 +693,7 @@ def lattice_tier(table: np.ndarray, u: np.ndarray, t: np.ndarray, predictors: Li
             if np.abs(q).max() > np.iinfo(np.int16).max:
                 return None
             q = q.astype(np.int8 if np.abs(q).max() <= np.iinfo(np.int8).max else np.int16)
-            nodes = base + np.float32(step) * q.astype(np.float32)
-            nodes = M.hdr_decode(nodes, np.float32)  # as model.lattice_nodes computes them
+            nodes = M.corrected_nodes(base, step, q)
             cfg = dict(config, lattice={"grid": n, "step": float(step), "interpolation": interpolation})
             quality = measure(M.lattice_read(nodes, u, interpolation), t)
             if progress is not None:

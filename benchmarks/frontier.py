@@ -31,7 +31,7 @@ from lutplug.codec.compress import compress
 from lutplug.codec.nlut import from_bytes, load_nlut
 from lutplug.core.formats import read_lut
 from lutplug.core.lut import LUT3D, lattice
-from lutplug.evaluate.load import as_lut3d
+from lutplug.core.load import as_lut3d
 from lutplug.metrics import QUALITY_TARGETS, quality_report
 
 REPO = Path(__file__).resolve().parents[1]

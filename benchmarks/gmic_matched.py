@@ -21,7 +21,7 @@ from pathlib import Path
 from lutplug import __version__
 from lutplug.codec.compress import compress
 from lutplug.core.formats import read_lut
-from lutplug.evaluate.load import as_lut3d
+from lutplug.core.load import as_lut3d
 from lutplug.metrics import QualityTarget, quality_report
 
 REPO = Path(__file__).resolve().parents[1]

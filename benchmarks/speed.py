@@ -20,7 +20,7 @@ import PyOpenColorIO as ocio
 
 import lutplug
 from lutplug.core.formats import detect_format, read_lut
-from lutplug.evaluate.load import as_lut3d
+from lutplug.core.load import as_lut3d
 from lutplug.evaluate.ocio_cpu import apply_image, cpu_processor
 
 REPO = Path(__file__).resolve().parents[1]

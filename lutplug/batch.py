@@ -14,13 +14,13 @@ import dataclasses
 import hashlib
 import json
 import os
-import tempfile
 import time
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from pathlib import Path
 from typing import Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
 from lutplug.errors import LutError, PathLike
+from lutplug.fileio import NamedBytes
 
 #: Extensions taken from a folder (other files — READMEs, licences — are ignored).
 LUT_EXTENSIONS = (".cube", ".3dl", ".spi3d", ".spi1d", ".csp", ".clf", ".ctf", ".png", ".tif", ".tiff")
@@ -106,7 +106,7 @@ def compress_job(name: str, data: bytes, settings: dict, threads: int = 1) -> di
     import torch
 
     from lutplug.codec.compress import compress
-    from lutplug.evaluate.load import load_lut3d
+    from lutplug.core.load import load_lut3d
     from lutplug.metrics import QualityTarget
 
     torch.set_num_threads(threads)
@@ -114,19 +114,17 @@ def compress_job(name: str, data: bytes, settings: dict, threads: int = 1) -> di
     t0 = time.perf_counter()
     worker = _worker_name()
     try:
-        with tempfile.TemporaryDirectory(prefix="lutplug-job-") as tmp:
-            src = Path(tmp) / Path(name).name  # the source's own name: it goes into the provenance
-            src.write_bytes(data)
-            lut = load_lut3d(src)
-            result = compress(lut, target=QualityTarget(**s.target), seed=s.seed,
-                              budget_bytes=s.budget_bytes, source=src, colorspace=s.colorspace,
-                              recipe=s.recipe or None)
+        src = NamedBytes(Path(name).name, data)  # the source's own name: it goes into the provenance
+        lut = load_lut3d(src)
+        result = compress(lut, target=QualityTarget(**s.target), seed=s.seed,
+                          budget_bytes=s.budget_bytes, source=src, colorspace=s.colorspace,
+                          recipe=s.recipe or None)
         result.nlut.description["provenance"]["job"] = job_key(data, s)
         return {"nlut": result.nlut.to_bytes(), "meets_target": result.meets_target,
                 "seconds": time.perf_counter() - t0, "worker": worker, "error": ""}
     except LutError as exc:
         return {"nlut": b"", "meets_target": None, "seconds": time.perf_counter() - t0,
-                "worker": worker, "error": str(exc).replace(str(Path(tempfile.gettempdir())), "")}
+                "worker": worker, "error": str(exc)}
 
 
 def _worker_name() -> str:
@@ -254,16 +252,3 @@ def _result(fut) -> dict:
         return fut.result()
     except Exception as exc:  # noqa: BLE001 - a crashed worker fails its LUT, not the batch
         return {"nlut": b"", "error": f"{type(exc).__name__}: {exc}", "seconds": 0.0, "worker": ""}
-
-
-def parse_recipe(text: Optional[str]) -> Optional[dict]:
-    """Training overrides given as JSON text (``--recipe``), or None."""
-    if not text:
-        return None
-    try:
-        value = json.loads(text)
-    except ValueError as exc:
-        raise LutError(f"--recipe is not valid JSON ({exc})") from None
-    if not isinstance(value, dict):
-        raise LutError("--recipe must be a JSON object")
-    return value

@@ -15,7 +15,7 @@ class LutError(ValueError):
 
     def __init__(self, message: str, path: Optional[PathLike] = None, line: Optional[int] = None):
         self.message = message
-        self.path = os.fspath(path) if path is not None else None
+        self.path = _path_text(path) if path is not None else None
         self.line = line
         where = ""
         if self.path is not None:
@@ -29,6 +29,14 @@ class LutError(ValueError):
         if self.path is not None:
             return self
         return type(self)(self.message, path, self.line)
+
+
+def _path_text(path: object) -> str:
+    """A path as text; an in-memory file (:class:`lutplug.fileio.NamedBytes`) by its name."""
+    try:
+        return os.fspath(path)  # type: ignore[call-overload]
+    except TypeError:
+        return str(path)
 
 
 class SignatureError(LutError):

@@ -7,11 +7,13 @@ oversized files before reading them and turn decoding problems into :class:`LutE
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import hashlib
 import os
 import tempfile
 import zlib
 from pathlib import Path
-from typing import Iterator, List, Tuple, Union
+from typing import Iterator, List, Optional, Tuple, Union
 
 import numpy as np
 
@@ -19,6 +21,51 @@ from lutplug.errors import LutError, PathLike
 
 #: Largest text LUT read (a 256³ .cube is ~650 MB of text; nothing real is bigger).
 MAX_TEXT_BYTES = 1 << 30
+
+
+@dataclasses.dataclass(frozen=True)
+class NamedBytes:
+    """A file's contents held in memory under its name (messages and formats go by the name):
+    readers take it wherever they take a path, so a file is read once — or never, on a cluster
+    worker that gets the bytes. ``path``: where the bytes were read from, when they were (readers
+    whose library needs a file use it instead of writing the bytes out again)."""
+
+    name: str
+    data: bytes
+    path: Optional[str] = None
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.data).hexdigest()
+
+
+#: What readers accept: a path, or a file's bytes and name.
+Source = Union[PathLike, NamedBytes]
+
+
+def read_source(path: PathLike, limit: int = MAX_TEXT_BYTES) -> NamedBytes:
+    """A file's bytes (see :func:`read_bytes` for what is refused) under its path."""
+    return NamedBytes(os.fspath(path), read_bytes(path, limit), os.fspath(path))
+
+
+@contextlib.contextmanager
+def local_file(source: Source) -> Iterator[Path]:
+    """A path holding ``source``'s bytes, for a library that reads files itself (OpenColorIO,
+    OpenImageIO): the path itself, the file the bytes came from, or a temporary copy (removed
+    afterwards) named like the source."""
+    if not isinstance(source, NamedBytes):
+        yield Path(source)
+        return
+    if source.path is not None:
+        yield Path(source.path)
+        return
+    with tempfile.TemporaryDirectory(prefix="lutplug-") as tmp:
+        copy = Path(tmp) / (Path(source.name).name or "source")
+        copy.write_bytes(source.data)
+        yield copy
 
 
 @contextlib.contextmanager
@@ -123,8 +170,15 @@ def library_error(source) -> str:
     return " ".join(str(text or "").split())[:200]
 
 
-def read_bytes(path: PathLike, limit: int = MAX_TEXT_BYTES) -> bytes:
-    """Read a whole file, refusing missing, unreadable, empty or oversized files."""
+def read_bytes(path: Source, limit: int = MAX_TEXT_BYTES) -> bytes:
+    """Read a whole file (or take a :class:`NamedBytes`' bytes), refusing missing, unreadable,
+    empty or oversized files."""
+    if isinstance(path, NamedBytes):
+        if len(path.data) > limit:
+            raise LutError(f"file is {len(path.data)} bytes, more than the {limit} accepted", path)
+        if not path.data.strip():
+            raise LutError("file is empty", path)
+        return path.data
     check_file(path, limit)
     try:
         data = Path(path).read_bytes()
@@ -135,7 +189,7 @@ def read_bytes(path: PathLike, limit: int = MAX_TEXT_BYTES) -> bytes:
     return data
 
 
-def read_text_lines(path: PathLike) -> List[str]:
+def read_text_lines(path: Source) -> List[str]:
     """Lines of a text LUT (UTF-8 or Latin-1, any newline convention, BOM dropped)."""
     data = read_bytes(path)
     if b"\x00" in data[:65536]:
@@ -291,3 +345,12 @@ def _copy_limited(fin, fout, limit: int) -> int:
         fout.write(block)
         copied += len(block)
     return copied
+
+
+def file_sha256(path: PathLike) -> str:
+    """SHA-256 (hex) of a file's bytes, read in blocks."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()

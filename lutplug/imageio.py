@@ -15,6 +15,7 @@ import numpy as np
 
 from lutplug.errors import LutError, PathLike
 from lutplug.fileio import atomic_path, check_decoded_size, library_error
+from lutplug.optional import import_oiio
 
 #: Largest image accepted (pixels), checked from the header before any pixel is decoded.
 MAX_PIXELS = 1 << 28
@@ -34,11 +35,7 @@ class ImageInfo:
 
 
 def _oiio():
-    try:
-        import OpenImageIO as oiio
-    except ImportError:  # pragma: no cover - exercised only without the extra installed
-        raise LutError("image I/O needs OpenImageIO: pip install openimageio") from None
-    return oiio
+    return import_oiio("image I/O")
 
 
 def read_image(path: PathLike) -> tuple:

@@ -7,7 +7,7 @@ from click.testing import CliRunner
 pytest.importorskip("PyOpenColorIO")
 from lutplug import read_lut
 from lutplug.cli import main
-from lutplug.demo import data_path
+from lutplug.data import data_path
 from lutplug.imageio import read_image, write_image
 
 CUBE = data_path("freshluts_cool_cinema.cube")

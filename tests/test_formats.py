@@ -16,7 +16,8 @@ import pytest
 
 from lutplug import LUT1D, LUT3D, LutError
 from lutplug.core.formats import (clf, csp, detect_format, hald, ocio_sampled, read_lut,
-                                  read_lut3d, spi, threedl, write_lut)
+                                  spi, threedl, write_lut)
+from lutplug.core.load import load_lut3d
 from tests.helpers import random_table
 
 ocio = pytest.importorskip("PyOpenColorIO")
@@ -195,7 +196,7 @@ def test_clf_round_trip_and_ocio_reads_it(kind, tmp_path, ocio_file_apply):
     lut.title, lut.comments = "round <trip> & co", ["first", "second \x01 odd char"]
     path = tmp_path / "lut.clf"
     write_lut(lut, path)
-    back = read_lut3d(path)
+    back = load_lut3d(path)
     np.testing.assert_allclose(back.table, lut.table, atol=1e-6)
     np.testing.assert_allclose(back.domain_min, lut.domain_min, atol=1e-9)
     np.testing.assert_allclose(back.domain_max, lut.domain_max, atol=1e-9)
@@ -219,14 +220,14 @@ def test_clf_1d_round_trip(tmp_path, ocio_file_apply):
     np.testing.assert_allclose(back.table, lut.table, atol=1e-6)
     np.testing.assert_allclose(back.domain_min, lut.domain_min, atol=1e-9)
     _ocio_matches(path, lut, ocio_file_apply, 1e-6)
-    _assert_lut_error(lambda: read_lut3d(path), path, match="1D LUT where a 3D LUT")
+    _ocio_matches(path, load_lut3d(path), ocio_file_apply, 1e-6)  # 1D: an exact 3D equivalent
 
 
 def test_spi3d_round_trip_and_ocio_reads_it(tmp_path, ocio_file_apply):
     lut = LUT3D(random_table(17, 6), title="t", comments=["c1"])
     path = tmp_path / "a.spi3d"
     write_lut(lut, path)
-    back = read_lut3d(path)
+    back = load_lut3d(path)
     np.testing.assert_allclose(back.table, lut.table, atol=1e-6)
     assert back.comments == ["t", "c1"]
     _ocio_matches(path, lut, ocio_file_apply, 1e-6)
@@ -244,7 +245,7 @@ def test_cube_round_trip_and_ocio_reads_it(kind, tmp_path, ocio_file_apply):
     lut = ROUND_TRIP_LUTS[kind]()
     path = tmp_path / "a.cube"
     write_lut(lut, path)
-    back = read_lut3d(path)
+    back = load_lut3d(path)
     np.testing.assert_allclose(back.table, lut.table, atol=1e-6)
     x = _probe(lut)
     np.testing.assert_allclose(back.apply(x), lut.apply(x), atol=1e-6)
@@ -257,7 +258,7 @@ def test_hald_round_trip_16_bit_with_independent_decoder(tmp_path):
     path = tmp_path / "hald.png"
     write_lut(lut, path)
     assert detect_format(path) == "hald"
-    back = read_lut3d(path)
+    back = load_lut3d(path)
     assert "Hald CLUT level 4" in back.comments[0] and "16-bit" in back.comments[0]
     np.testing.assert_allclose(back.table, lut.table, atol=1e-6)
     # Independent decoding: raw zlib PNG, Hald raster order = cube order (R fastest).
@@ -273,7 +274,7 @@ def test_hald_level_choice_and_resampling(size, level, tmp_path):
     lut = LUT3D(np.clip(random_table(size, 8), 0, 1))
     path = tmp_path / "h.tif"
     hald.write_hald(lut, path)
-    back = read_lut3d(path)
+    back = load_lut3d(path)
     assert back.size == level * level and f"level {level}" in back.comments[0]
     x = _probe(lut, 5000)
     # Resampling a 33³ table onto 36³ changes it by the interpolation error only.
@@ -286,7 +287,7 @@ def test_hald_writer_refuses_shaper_unless_baked(tmp_path):
     path = tmp_path / "s.png"
     _assert_lut_error(lambda: write_lut(lut, path), path, match="bake=True")
     hald.write_hald(lut, path, bake=True)
-    assert read_lut3d(path).size == 9
+    assert load_lut3d(path).size == 9
 
 
 def test_hald_512_written_by_us_is_detected_as_hald_and_strips_as_strips(tmp_path):
@@ -294,14 +295,14 @@ def test_hald_512_written_by_us_is_detected_as_hald_and_strips_as_strips(tmp_pat
     lut = LUT3D(np.clip(random_table(64, 9), 0, 1))
     path = tmp_path / "big.png"
     hald.write_hald(lut, path)
-    back = read_lut3d(path)
+    back = load_lut3d(path)
     assert back.size == 64 and back.comments[0].startswith("Hald CLUT level 8")
     # The same table laid out as an 8-bit GPUImage strip (formula from shared/luts/README.md).
     codes = np.round(lut.table * 255).astype(np.uint8)
     img = codes.reshape(8, 8, 64, 64, 3).transpose(0, 2, 1, 3, 4).reshape(512, 512, 3)
     strip = tmp_path / "strip.png"
     Image.fromarray(img, "RGB").save(strip)
-    got = read_lut3d(strip)
+    got = load_lut3d(strip)
     assert "tiled lookup strip" in got.comments[0] and "8-bit" in got.comments[0]
     np.testing.assert_allclose(got.table, codes / 255.0, atol=1e-7)
     # A horizontal N²×N strip (Unity-style, 16³).
@@ -331,7 +332,7 @@ def test_3dl_variants_match_ocio(variant, tmp_path, ocio_file_apply):
     else:
         text = _threedl_text(_smooth_int_table(n, 4095))
     path = _write(tmp_path / f"{variant}.3dl", text, crlf=variant == "crlf")
-    lut = read_lut3d(path)
+    lut = load_lut3d(path)
     assert lut.shaper is None
     _ocio_matches(path, lut, ocio_file_apply, 1e-6)
     if variant == "foundry16":
@@ -340,7 +341,7 @@ def test_3dl_variants_match_ocio(variant, tmp_path, ocio_file_apply):
 
 def test_3dl_order_is_blue_fastest(tmp_path):
     codes = _smooth_int_table(3, 1023)
-    lut = read_lut3d(_write(tmp_path / "o.3dl", _threedl_text(codes, mesh=(1, 10))))
+    lut = load_lut3d(_write(tmp_path / "o.3dl", _threedl_text(codes, mesh=(1, 10))))
     np.testing.assert_allclose(lut.table, codes / 1023.0, atol=1e-7)
     text = (tmp_path / "o.3dl").read_text().splitlines()
     second_row = [int(v) for v in text[4].split()]
@@ -352,7 +353,7 @@ def test_3dl_output_depth_inferred_like_ocio(top, bits, tmp_path, ocio_file_appl
     codes = _smooth_int_table(5, top)
     codes[-1, -1, -1] = top
     path = _write(tmp_path / "d.3dl", _threedl_text(codes))
-    lut = read_lut3d(path)
+    lut = load_lut3d(path)
     assert any(f"{bits}-bit" in c for c in lut.comments)
     np.testing.assert_allclose(lut.table, codes / (2.0 ** bits - 1), atol=1e-7)
     _ocio_matches(path, lut, ocio_file_apply, 1e-6)
@@ -361,7 +362,7 @@ def test_3dl_output_depth_inferred_like_ocio(top, bits, tmp_path, ocio_file_appl
 def test_3dl_nonuniform_breakpoints_become_a_shaper_like_ocio(tmp_path, ocio_file_apply):
     bp = np.round((np.linspace(0, 1, 17) ** 1.6) * 1023).astype(int)
     path = _write(tmp_path / "nu.3dl", _threedl_text(_smooth_int_table(17, 4095), breakpoints=bp))
-    lut = read_lut3d(path)
+    lut = load_lut3d(path)
     assert lut.shaper is not None
     _ocio_matches(path, lut, ocio_file_apply, 1e-6)
 
@@ -390,7 +391,7 @@ def test_spi3d_rows_in_any_order_with_comments(tmp_path, ocio_file_apply):
     table = random_table(8, 11)
     order = np.random.default_rng(0).permutation(8 ** 3)
     path = _write(tmp_path / "shuffled.spi3d", _spi3d_text(table, order), crlf=True)
-    lut = read_lut3d(path)
+    lut = load_lut3d(path)
     np.testing.assert_allclose(lut.table, table, atol=1e-6)
     assert lut.comments == ["a comment line"]
     _ocio_matches(path, lut, ocio_file_apply, 1e-6)
@@ -399,7 +400,7 @@ def test_spi3d_rows_in_any_order_with_comments(tmp_path, ocio_file_apply):
 def test_spi3d_index_order_is_r_g_b(tmp_path):
     rows = "\n".join(f"{i} {j} {k} {i} {j} {k}"
                      for i in range(2) for j in range(2) for k in range(2))
-    lut = read_lut3d(_write(tmp_path / "i.spi3d", f"SPILUT 1.0\n3 3\n2 2 2\n{rows}\n"))
+    lut = load_lut3d(_write(tmp_path / "i.spi3d", f"SPILUT 1.0\n3 3\n2 2 2\n{rows}\n"))
     np.testing.assert_array_equal(lut.table, LUT3D.identity(2).table)
 
 
@@ -435,7 +436,7 @@ def test_spi1d_components_match_ocio(components, tmp_path, ocio_file_apply):
     expect = {1: table[:, [0, 0, 0]], 2: np.c_[table[:, :2], np.zeros(257)], 3: table}[components]
     np.testing.assert_allclose(lut.table, expect, atol=1e-7)
     _ocio_matches(path, lut, ocio_file_apply, 1e-6, interpolation="linear")
-    _assert_lut_error(lambda: read_lut3d(path), path, match="1D LUT where a 3D LUT")
+    _ocio_matches(path, load_lut3d(path), ocio_file_apply, 1e-6, interpolation="linear")
 
 
 @pytest.mark.parametrize("text,line,match", [
@@ -463,7 +464,7 @@ def test_csp_nonuniform_per_channel_prelut_matches_ocio(tmp_path, ocio_file_appl
               (np.array([0.0, 0.5, 1.0]), np.array([0.0, 0.7, 1.0])),
               (np.array([0.0, 0.2, 0.4, 0.6, 1.0, 4.0]), np.array([0.0, 0.3, 0.5, 0.6, 0.8, 1.0]))]
     path = _write(tmp_path / "p.csp", _csp_text(random_table(9, 12), prelut))
-    lut = read_lut3d(path)
+    lut = load_lut3d(path)
     assert lut.shaper is not None and lut.shaper.size == csp.PRELUT_SAMPLES
     assert lut.input_domain[0].tolist() == [-0.1, 0.0, 0.0]
     assert lut.input_domain[1].tolist() == [2.5, 1.0, 4.0]
@@ -483,14 +484,14 @@ def test_csp_identity_and_affine_prelut(tmp_path, ocio_file_apply):
     table = random_table(5, 13)
     ident = [(np.array([0.0, 1.0]), np.array([0.0, 1.0]))] * 3
     path = _write(tmp_path / "i.csp", _csp_text(table, ident, metadata=None), crlf=True)
-    lut = read_lut3d(path)
+    lut = load_lut3d(path)
     assert lut.shaper is None and lut.domain_max.tolist() == [1, 1, 1]
     np.testing.assert_allclose(lut.table, table, atol=1e-7)
     affine = [(np.array([-0.5, 2.0]), np.array([0.0, 1.0])),
               (np.array([0.0, 4.0]), np.array([-0.25, 1.75])),
               (np.array([0.0, 1.0]), np.array([0.0, 1.0]))]
     path = _write(tmp_path / "a.csp", _csp_text(table, affine))
-    lut = read_lut3d(path)
+    lut = load_lut3d(path)
     assert lut.shaper is None
     np.testing.assert_allclose(lut.domain_min, [-0.5, 0.5, 0.0])
     np.testing.assert_allclose(lut.domain_max, [2.0, 2.5, 1.0])
@@ -537,21 +538,21 @@ def test_cube_edge_cases_match_ocio(tmp_path, ocio_file_apply):
     rows = "\n".join(" ".join(f"{v:.9g}" for v in r) for r in table.reshape(-1, 3).tolist())
     path = _write(tmp_path / "d.cube", "# comment\nTITLE \"x\"\nDOMAIN_MIN -0.1 -0.2 0\n"
                   f"DOMAIN_MAX 1.5 2 3\nLUT_3D_SIZE 5\n\n{rows}\n", crlf=True)
-    lut = read_lut3d(path)
+    lut = load_lut3d(path)
     assert lut.title == "x" and lut.comments == ["comment"]
     _ocio_matches(path, lut, ocio_file_apply, 1e-6)
     path = _write(tmp_path / "r.cube", f"LUT_3D_SIZE 5\nLUT_3D_INPUT_RANGE -0.5 2.5\n{rows}\n")
-    lut = read_lut3d(path)
+    lut = load_lut3d(path)
     assert lut.domain_min.tolist() == [-0.5] * 3
     _ocio_matches(path, lut, ocio_file_apply, 2e-6)
     shaper = "\n".join(f"{v:.9g} {v:.9g} {v:.9g}" for v in np.linspace(0, 1, 16) ** 0.5)
     path = _write(tmp_path / "s.cube", "LUT_1D_SIZE 16\nLUT_1D_INPUT_RANGE 0 4\nLUT_3D_SIZE 5\n"
                   f"{shaper}\n{rows}\n")
-    lut = read_lut3d(path)
+    lut = load_lut3d(path)
     assert lut.shaper is not None and lut.input_domain[1].tolist() == [4, 4, 4]
     _ocio_matches(path, lut, ocio_file_apply, 2e-6)
     path = _write(tmp_path / "one.cube", f"LUT_1D_SIZE 16\n{shaper}\n")
-    _assert_lut_error(lambda: read_lut3d(path), path, match="1D LUT where a 3D LUT")
+    assert load_lut3d(path).shaper.size == 16  # 1D only: the shaper of an exact 3D equivalent
 
 
 @pytest.mark.parametrize("text,line,match", [
@@ -715,7 +716,7 @@ def test_sniffing(tmp_path):
 
 def test_ocio_sampled_matrix_file(tmp_path, ocio_file_apply):
     path = _write(tmp_path / "m.spimtx", "0.6 0.3 0.1 0\n0.2 0.7 0.1 0\n0.05 0.15 0.8 0\n")
-    lut = read_lut3d(path)
+    lut = load_lut3d(path)
     assert lut.size == ocio_sampled.SAMPLE_SIZE
     assert any("sampled from OpenColorIO" in c for c in lut.comments)
     _ocio_matches(path, lut, ocio_file_apply, 1e-6)  # a linear map is exact on any lattice
@@ -725,7 +726,7 @@ def test_ocio_reader_extracts_exact_tables(tmp_path, ocio_file_apply):
     codes = _smooth_int_table(9, 4095)
     path = _write(tmp_path / "x.3dl", _threedl_text(codes, mesh=(3, 12)))
     via_ocio = read_lut(path, format="ocio")
-    np.testing.assert_allclose(via_ocio.table, read_lut3d(path).table, atol=1e-7)
+    np.testing.assert_allclose(via_ocio.table, load_lut3d(path).table, atol=1e-7)
     assert any("read through OpenColorIO" in c for c in via_ocio.comments)
     x = np.linspace(0, 1, 33)
     spi1d = _write(tmp_path / "y.spi1d", _spi1d_text(np.stack([x ** 2] * 3, -1), 1, -0.5, 2.0))
@@ -744,7 +745,7 @@ def test_clf_with_mixing_matrix_is_sampled(tmp_path, ocio_file_apply):
         "    0.8 0.2 0.0  0.1 0.8 0.1  0.0 0.3 0.7</Array></Matrix>\n"
         '  <LUT1D inBitDepth="32f" outBitDepth="32f"><Array dim="3 1">0 0.7 1</Array></LUT1D>\n'
         "</ProcessList>\n")
-    lut = read_lut3d(path)
+    lut = load_lut3d(path)
     assert lut.shaper is None and lut.size == 65
     assert any("not an exact LUT because of a MatrixTransform" in c for c in lut.comments)
     # Matrix then a 2-segment curve: kinks along slanted planes, so only close, not exact.
@@ -761,7 +762,7 @@ def test_clf_integer_bit_depths_are_normalised(tmp_path, ocio_file_apply):
         '<ProcessList compCLFversion="3.0" id="i">\n'
         '  <LUT3D inBitDepth="10i" outBitDepth="12i" interpolation="trilinear">\n'
         f'    <Array dim="3 3 3 3">\n{body}\n    </Array>\n  </LUT3D>\n</ProcessList>\n')
-    lut = read_lut3d(path)
+    lut = load_lut3d(path)
     np.testing.assert_allclose(lut.table, codes / 4095.0, atol=1e-7)
     assert "interpolation: trilinear (as the file requests)" in lut.comments
     _ocio_matches(path, lut, ocio_file_apply, 1e-6)

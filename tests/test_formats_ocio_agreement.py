@@ -29,7 +29,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lutplug.core.formats import detect_format, read_lut, read_lut3d
+from lutplug.core.formats import detect_format, read_lut
+from lutplug.core.load import load_lut3d
 from lutplug.core.lut import LUT1D, LUT3D
 
 ocio = pytest.importorskip("PyOpenColorIO")
@@ -85,7 +86,7 @@ def test_corpus_is_complete(shared_luts):
 @pytest.mark.parametrize("name", _ids([f for f in FILES if f not in OCIO_REFUSES]))
 def test_reader_matches_ocio_processor(name, shared_luts, ocio_file_apply):
     path = shared_luts / name
-    lut = read_lut3d(path)
+    lut = load_lut3d(path)
     x = _points(lut, name)
     ours = lut.apply(x, method=_method(lut))
     ref = ocio_file_apply(path, x)
@@ -119,7 +120,7 @@ def test_inverse_lut3d_is_sampled_on_ocios_fast_lattice(shared_luts, ocio_file_a
     proc = ocio.Config.CreateRaw().getProcessor(ocio.FileTransform(str(path)))
     (op,) = list(proc.createGroupTransform())
     assert op.getDirection() == ocio.TRANSFORM_DIR_INVERSE
-    lut = read_lut3d(path)
+    lut = load_lut3d(path)
     assert lut.size == 48 and _method(lut) == "trilinear"
     x = _points(lut, "inv")
     ref = ocio_file_apply(path, x)
@@ -134,7 +135,7 @@ def test_files_ocio_refuses_match_colour_science(name, shared_luts):
     path = shared_luts / name
     with pytest.raises(Exception, match="could not be loaded"):
         ocio.Config.CreateRaw().getProcessor(ocio.FileTransform(str(path)))
-    lut = read_lut3d(path)
+    lut = load_lut3d(path)
     assert lut.shaper is not None
     sequence = colour.io.read_LUT_ResolveCube(str(path))
     x = _points(lut, name).astype(np.float64)
@@ -152,8 +153,8 @@ def test_spi1d_shaper_matches_ocio(shared_luts, ocio_file_apply):
 
 def test_discreet_3dl_and_clf_hold_the_same_table(shared_luts):
     """README: the 10i/12i CLF is the Discreet 3DL in another format (two nodes differ)."""
-    a = read_lut3d(shared_luts / "ocio-test_discreet-3d-lut.3dl").table
-    b = read_lut3d(shared_luts / "ocio-test_lut3d_17x17x17_10i_12i.clf").table
+    a = load_lut3d(shared_luts / "ocio-test_discreet-3d-lut.3dl").table
+    b = load_lut3d(shared_luts / "ocio-test_lut3d_17x17x17_10i_12i.clf").table
     same = np.all(np.abs(a - b) < 1e-7, axis=-1)
     assert same.sum() >= same.size - 2
 
@@ -163,7 +164,7 @@ def test_lookup_png_matches_pillow_decoding(name, shared_luts):
     Image = pytest.importorskip("PIL.Image")
     path = shared_luts / name
     assert detect_format(path) == "hald"
-    lut = read_lut3d(path)
+    lut = load_lut3d(path)
     assert lut.size == 64 and "tiled lookup strip" in lut.comments[0]
     img = np.asarray(Image.open(path).convert("RGB"), dtype=np.float64) / 255.0
     # shared/luts/README.md: a = img.reshape(8,64,8,64,3).transpose(0,2,1,3,4).reshape(64,64,64,3)

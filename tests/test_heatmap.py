@@ -5,7 +5,7 @@ pytest.importorskip("PIL")
 from PIL import Image
 
 from lutplug import LUT3D
-from lutplug.heatmap import colorize, lut_slice_delta_e, save_heatmap
+from lutplug.metrics.heatmap import colorize, lut_slice_delta_e, save_heatmap
 from lutplug.metrics import delta_e2000_rgb
 from tests.helpers import random_table
 

@@ -3,7 +3,7 @@ import pytest
 
 from lutplug import LUT1D, LUT3D, LutError
 from lutplug.core.lut import MAX_GRID_3D, lattice
-from lutplug.evaluate.load import as_lut3d
+from lutplug.core.load import as_lut3d
 from tests.helpers import random_table
 
 

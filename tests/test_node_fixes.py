@@ -164,13 +164,13 @@ def test_corrections_solved_from_normal_equations_equal_dense_least_squares():
     n, m, k = 9, 6000, 80
     u = rng.random((m, 3))
     u[:n ** 3] = train.lattice_coords(n)
-    corners, weights = train._cell_corners(u, n)
+    corners, weights = train.cell_corners(u, n)
     column = np.full(n ** 3, -1)
     column[rng.choice(n ** 3, k, replace=False)] = np.arange(k)
     cols = column[corners]
     row_weight = np.where(np.arange(m) < n ** 3, 4.0, 1.0)
     resid = rng.normal(size=(m, 3))
-    got = train._solve_corrections(cols, weights, row_weight, resid, k)
+    got = train.solve_corrections(cols, weights, row_weight, resid, k)
     design = np.zeros((m, k))
     for j in range(8):
         hit = cols[:, j] >= 0

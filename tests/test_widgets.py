@@ -15,9 +15,9 @@ from PIL import Image
 
 from lutplug import LUT3D, read_lut
 from lutplug.codec.nlut import load_nlut
-from lutplug.demo import data_path
+from lutplug.data import data_path
 from lutplug.evaluate.ocio_cpu import apply_image
-from lutplug.heatmap import colorize
+from lutplug.metrics.heatmap import colorize
 from lutplug.imageio import write_image
 from lutplug.metrics import delta_e2000_rgb, psnr, quality_report
 from lutplug.widgets import CompareWidget, PackBrowser

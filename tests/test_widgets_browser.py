@@ -112,7 +112,7 @@ def references(lab):
     from lutplug import read_lut
     from lutplug.codec.nlut import load_nlut
     from lutplug.codec.torch_eval import apply_image_torch
-    from lutplug.demo import data_path
+    from lutplug.data import data_path
     from lutplug.evaluate.ocio_cpu import apply_image
     from lutplug.metrics import delta_e2000_rgb
     from lutplug.widgets.images import load_image
@@ -269,7 +269,7 @@ def test_hover_reads_delta_e_under_the_cursor(page, references):
 
 
 def test_heat_map_is_rendered_with_its_colour_bar(page, references):
-    from lutplug.heatmap import colorize
+    from lutplug.metrics.heatmap import colorize
 
     ref_a, _, de = references
     _view(page, "heatmap")

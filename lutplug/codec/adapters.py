@@ -22,6 +22,7 @@ from typing import Dict, Mapping
 
 import numpy as np
 
+from lutplug.codec import layout
 from lutplug.codec import model as M
 from lutplug.errors import LutError
 
@@ -54,10 +55,8 @@ def check_spec(spec: Mapping) -> None:
         raise LutError(f"adapter dim {dim!r} must be an integer {lo}..{hi} for {kind}")
     if not isinstance(cfg, Mapping):
         raise LutError("adapter specification has no model configuration")
-    from lutplug.codec.nlut import _check_config
-
     try:
-        _check_config(dict(cfg))
+        layout.check_config(dict(cfg))
     except ValueError as exc:
         raise LutError(f"adapter model: {exc}") from None
     if cfg.get("act") != "relu" or cfg.get("skip") != "linear" or cfg.get("fourier", 0) \

@@ -5,14 +5,16 @@ from __future__ import annotations
 import dataclasses
 import time
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Callable, Optional, Union
 
 import numpy as np
 
 from lutplug import __version__
-from lutplug.codec.nlut import NeuralLUT, file_sha256, utc_now
+from lutplug.codec.nlut import NeuralLUT, utc_now
 from lutplug.core.lut import LUT1D, LUT3D
-from lutplug.errors import LutError
+from lutplug.errors import LutError, PathLike
+from lutplug.fileio import NamedBytes, read_source
+from lutplug.optional import import_torch
 from lutplug.metrics import QUALITY_TARGETS, QualityReport, QualityTarget, quality_report
 
 
@@ -30,28 +32,25 @@ class CompressResult:
 
 def compress(lut: LUT3D, *, target: QualityTarget = QUALITY_TARGETS["invisible"],
              budget_bytes: Optional[int] = None, seed: int = 0, device: str = "cpu",
-             progress: Optional[Callable[[dict], None]] = None, source: Optional[Path] = None,
+             progress: Optional[Callable[[dict], None]] = None,
+             source: Union[PathLike, NamedBytes, None] = None,
              colorspace: Optional[dict] = None, parent: Optional[str] = None,
              n_random: int = 200_000, recipe: Optional[dict] = None) -> CompressResult:
     """Train the smallest network meeting ``target`` for ``lut`` (see :func:`lutplug.codec.train.fit`).
 
     The returned quality report compares the decoded network with ``lut`` over lattice nodes plus
     ``n_random`` seeded points of the input domain (the T1 protocol). Deterministic for a seed on CPU.
-    ``recipe`` overrides training settings (see ``lutplug.codec.train.FIT_RECIPE``).
+    ``recipe`` overrides training settings (see ``lutplug.codec.train.FIT_RECIPE``). ``source``:
+    the file ``lut`` was read from (or its bytes, read once), recorded in the provenance.
     """
-    try:
-        from lutplug.codec.train import fit
-    except ImportError as exc:  # torch missing
-        raise LutError(f"compressing needs torch (pip install torch==2.13.0): {exc}") from None
+    from lutplug.codec.train import fit
+
     if device not in ("cpu", "cuda", "auto"):
         raise LutError(f"device must be auto, cpu or cuda, got {device!r}")
     if device == "auto":
-        import torch
-
-        device = "cuda" if torch.cuda.is_available() else "cpu"
+        device = "cuda" if import_torch("compressing").cuda.is_available() else "cpu"
     t0 = time.perf_counter()
-    targets = {"de_mean": target.de_mean, "de_p99": target.de_p99, "de_max": target.de_max,
-               "psnr": target.psnr}
+    targets = target.as_dict()
     result = fit(lut.table, targets=targets, budget_bytes=budget_bytes, seed=seed, device=device,
                  progress=progress, recipe=recipe, to_lattice=shaper_map(lut),
                  interpolation=lut.interpolation)
@@ -65,8 +64,9 @@ def compress(lut: LUT3D, *, target: QualityTarget = QUALITY_TARGETS["invisible"]
     if shaper is not None and shaper.size != lut.shaper.size:
         provenance["shaper_entries"] = [lut.shaper.size, shaper.size]  # source's, stored
     if source is not None:
-        provenance.update(source=Path(source).name, source_bytes=Path(source).stat().st_size,
-                          source_sha256=file_sha256(source))
+        src = source if isinstance(source, NamedBytes) else read_source(source)
+        provenance.update(source=Path(src.name).name, source_bytes=len(src.data),
+                          source_sha256=src.sha256)
     nlut.description = {
         "title": lut.title,
         "colorspace": dict(colorspace or {}),

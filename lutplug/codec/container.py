@@ -93,14 +93,18 @@ class Container:
 
     @property
     def content_hash(self) -> str:
-        """SHA-256 (hex) of header + payload with the signed flag cleared: the grade's identity,
-        the same however often it is (re-)signed by the key it names (signing first names the
-        signer inside the payload, see ``lutplug.codec.nlut.sign_file``)."""
-        if not self.signed_part:
-            return ""
-        head = bytearray(self.signed_part[:HEADER.size])
-        head[5] &= ~FLAG_SIGNED & 0xFF
-        return hashlib.sha256(bytes(head) + self.signed_part[HEADER.size:]).hexdigest()
+        """The grade's identity (:func:`content_hash` of the signed part)."""
+        return content_hash(self.signed_part) if self.signed_part else ""
+
+
+def content_hash(signed_part: bytes) -> str:
+    """SHA-256 (hex) of header + payload with the signed flag cleared: the grade's identity, the
+    same however often it is (re-)signed by the key it names (signing first names the signer
+    inside the payload, see :mod:`lutplug.codec.signature`). ``signed_part``: an unsigned file's
+    bytes, or a signed one's without the key and signature."""
+    head = bytearray(signed_part[:HEADER.size])
+    head[5] &= ~FLAG_SIGNED & 0xFF
+    return hashlib.sha256(bytes(head) + signed_part[HEADER.size:]).hexdigest()
 
 
 def encode(tensors: Dict[str, np.ndarray], description: dict, framing: Framing = NLUT,
@@ -262,8 +266,7 @@ def decode(data: bytes, source: str = ".nlut", framing: Framing = NLUT,
         raise LutError(f"payload metadata must hold exactly the {framing.meta_key!r} description",
                        source)
     try:
-        description = json.loads(meta[framing.meta_key], object_pairs_hook=tensorfile._no_duplicates,
-                                 parse_constant=tensorfile._no_constant)
+        description = tensorfile.strict_json(meta[framing.meta_key])
     except (ValueError, RecursionError) as exc:
         raise LutError(f"description is not valid JSON ({str(exc)[:200]})", source) from None
     if not isinstance(description, dict):

@@ -3,14 +3,15 @@ output: float32 (N, 3)), traced from the torch evaluator so every op is the one 
 from __future__ import annotations
 
 from lutplug.codec.nlut import NeuralLUT
-from lutplug.codec.torch_eval import TorchEvaluator, _torch
+from lutplug.codec.torch_eval import TorchEvaluator
 from lutplug.errors import LutError, PathLike
 from lutplug.fileio import atomic_path
+from lutplug.optional import import_torch
 
 
 def export_onnx(nlut: NeuralLUT, path: PathLike, opset: int = 18) -> None:
     """Write an ONNX model of ``nlut`` to ``path`` (atomically). Needs torch, onnx and onnxscript."""
-    torch = _torch()
+    torch = import_torch("ONNX export")
     evaluator = TorchEvaluator(nlut)
 
     class _Module(torch.nn.Module):

@@ -19,11 +19,11 @@ from typing import Dict, List, Optional, Sequence, Union
 import numpy as np
 
 from lutplug import __version__
-from lutplug.codec import adapters, container
+from lutplug.codec import adapters, container, layout, signature, trust
 from lutplug.codec import quantize as Q
 from lutplug.codec.model import param_shapes
-from lutplug.codec.nlut import (NeuralLUT, SignatureStatus, _check_integers, _check_params, _declared,
-                                _enforce, _shaper_tensor, _signature_state, sign_container)
+from lutplug.codec.nlut import NeuralLUT
+from lutplug.codec.signature import SignatureStatus
 from lutplug.core.lut import LUT1D
 from lutplug.errors import LutError, PathLike
 from lutplug.fileio import atomic_write, read_bytes
@@ -183,7 +183,7 @@ class Pack:
                 rec["model"] = {k: v for k, v in look.model.items() if k != "quant"}
                 tensors.update({f"{_SOLO}{i}.{k}": v for k, v in look.params.items()})
             if look.shaper is not None:
-                tensors[f"{_SHAPER}{i}"] = _shaper_tensor(look.shaper)
+                tensors[f"{_SHAPER}{i}"] = layout.shaper_tensor(look.shaper)
                 rec["shaper_domain"] = [look.shaper.domain_min.tolist(), look.shaper.domain_max.tolist()]
             records.append(rec)
         desc = {"format": "nlutpack", "adapter": {**self.spec, "model": {
@@ -196,7 +196,7 @@ class Pack:
         """Write an unsigned pack atomically; returns its size in bytes."""
         data = self.to_bytes()
         atomic_write(path, data)
-        self.content_hash = container.decode(data, str(path), FRAMING).content_hash
+        self.content_hash = container.content_hash(data)
         self.signature = SignatureStatus("unsigned")
         return len(data)
 
@@ -213,8 +213,6 @@ def read_pack(data: Union[PathLike, bytes, bytearray, memoryview], trusted_keys=
     altered, stripped or re-signed pack is always refused; the signature is checked before the
     payload is inflated, and the description and tensor shapes before the tensor data is).
     Any malformed input raises :class:`LutError`."""
-    from lutplug.codec import trust
-
     if isinstance(data, (bytes, bytearray, memoryview)):
         raw, where = bytes(data), source or ".nlutpack"
     else:
@@ -222,15 +220,17 @@ def read_pack(data: Union[PathLike, bytes, bytearray, memoryview], trusted_keys=
     if len(raw) > MAX_PACK_BYTES:
         raise LutError(f"pack is {len(raw)} bytes, more than the {MAX_PACK_BYTES} accepted", where)
     store = trust.as_store(trusted_keys, require_signature)
-    signed_part, _, key, sig = container.split(raw, where, FRAMING)
-    status = _signature_state(signed_part, key, sig, store, None)
-    _enforce(status, store, where)
-    c = container.decode(raw, where, FRAMING, check=lambda d, specs: _layout(d, specs, where))
-    status = _declared(status, c.description)
-    _enforce(status, store, where)
+    c, status = signature.read_container(raw, where, FRAMING, store, _layout_check(where))
     pack = _layout(c.description, c.tensors, where, values=True)
     pack.signature, pack.content_hash, pack.source = status, c.content_hash, where
     return pack
+
+
+def _layout_check(where: str) -> container.LayoutCheck:
+    """The check :func:`container.decode` runs on a pack's description and tensor specs."""
+    def check(d: dict, specs: dict) -> None:
+        _layout(d, specs, where)
+    return check
 
 
 def _layout(d: dict, tensors: dict, where: str, values: bool = False) -> Optional[Pack]:
@@ -255,9 +255,8 @@ def sign_pack(path: PathLike, private_key, output: Optional[PathLike] = None,
     """Sign a pack in place or into ``output`` the way :func:`lutplug.codec.nlut.sign_file` signs
     a .nlut (the pack names its signer inside the signed bytes); returns the key id."""
     data = read_bytes(path, MAX_PACK_BYTES)
-    read_pack(data, source=str(path))  # refuses an altered, stripped or re-signed pack
-    c = container.decode(data, str(path), FRAMING)
-    return sign_container(data, c, private_key, path, output, resign, FRAMING, "pack")
+    return signature.sign_checked(data, str(path), FRAMING, _layout_check(str(path)), private_key,
+                                  path, output, resign, "pack")
 
 
 # ----------------------------------------------------------------------------- validation
@@ -365,8 +364,7 @@ def _interpret_look(i: int, rec: dict, tensors: Dict[str, np.ndarray], values: b
         sd = rec.get("shaper_domain")
         if not isinstance(sd, list) or len(sd) != 2:
             raise LutError(f"{field}: has a shaper but no valid 'shaper_domain'")
-        if sh.dtype.kind != "f" or len(sh.shape) != 2 or sh.shape[1] != 3 or not 2 <= sh.shape[0] <= 1 << 16:
-            raise LutError(f"{field}: shaper must be float (M, 3), 2 <= M <= 65536")
+        layout.check_shaper_spec(sh, f"{field}: shaper", None)
         lo, hi = _floats(sd[0], (3,), f"{field} shaper_domain"), _floats(sd[1], (3,), f"{field} shaper_domain")
         if np.any(hi <= lo):
             raise LutError(f"{field}: shaper_domain is empty or reversed")
@@ -379,12 +377,12 @@ def _interpret_look(i: int, rec: dict, tensors: Dict[str, np.ndarray], values: b
             raise LutError(f"{field}: a solo look needs its 'model'")
         prefix = f"{_SOLO}{i}."
         params = {k[len(prefix):]: tensors.pop(k) for k in [k for k in tensors if k.startswith(prefix)]}
-        _check_params(model, params, field)
+        layout.check_params(model, params, field)
         for k, v in params.items():
             if values and v.dtype.kind == "f" and not np.all(np.isfinite(v)):
                 raise LutError(f"{field}: tensor {k!r} holds NaN or infinite values")
         if values:
-            _check_integers(model, params, field)
+            layout.check_integers(model, params, field)
     return PackLook(name, kind, params, dmin, dmax, shaper, info, model)
 
 

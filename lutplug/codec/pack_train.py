@@ -2,9 +2,9 @@
 look dimension), checkpointed every step so a killed build resumes where it stopped.
 
 Per step, each look draws its own ``batch`` samples from its own training data (the codec's
-``_train_data``: lattice nodes + random points, the same count for every look), the folded
+``train_data``: lattice nodes + random points, the same count for every look), the folded
 per-look networks run as one vmapped forward pass, and the loss is the sum over looks of the
-codec's per-look loss (``_loss``: linearised ΔE2000 + tail + MSE). Adam with a one-cycle cosine
+codec's per-look loss (``colour_loss``: linearised ΔE2000 + tail + MSE). Adam with a one-cycle cosine
 schedule, then quantisation-aware training that emulates exactly what extraction stores (base and
 adapter int8, folded, re-quantised as a .nlut). A look whose extracted network misses the target
 gets its own network from the standalone codec (``compress``), stored whole in the pack.
@@ -30,9 +30,12 @@ from lutplug import __version__
 from lutplug.codec import adapters, tensorfile
 from lutplug.codec import model as M
 from lutplug.codec import quantize as Q
-from lutplug.codec.nlut import file_sha256, utc_now
+from lutplug.codec.nlut import utc_now
+from lutplug.fileio import file_sha256
 from lutplug.codec.pack import Pack, PackLook, new_look, read_pack
-from lutplug.codec.train import DEFAULT_RECIPE, FIT_RECIPE, _fq_params, _loss, _train_data
+from lutplug.codec.train.loss import colour_loss, fake_quant_params
+from lutplug.codec.train.points import train_data
+from lutplug.codec.train.recipe import DEFAULT_RECIPE, FIT_RECIPE
 from lutplug.core.lut import LUT3D
 from lutplug.errors import LutError, PathLike
 from lutplug.fileio import atomic_path, atomic_write
@@ -64,7 +67,7 @@ class LookInput:
 def look_input(path: PathLike, name: Optional[str] = None, colorspace: Optional[dict] = None) -> LookInput:
     """Read a LUT file as a :class:`LookInput` named ``name`` (default: the file's stem)."""
     from lutplug.codec.pack import check_name
-    from lutplug.evaluate.load import load_lut3d
+    from lutplug.core.load import load_lut3d
 
     p = Path(path)
     lut = load_lut3d(p)
@@ -100,7 +103,7 @@ def _stacked_data(inputs: Sequence[LookInput], rc: dict, seed: int):
     for i, look in enumerate(inputs):
         n_lat = min(look.lut.size ** 3, rc["max_lattice_train"], n // 2)
         r = dict(rc, max_lattice_train=n_lat, n_random_train=n - n_lat)
-        parts.append(_train_data(look.lut.table, r, seed + 7919 * i))
+        parts.append(train_data(look.lut.table, r, seed + 7919 * i))
     return tuple(np.stack([p[k] for p in parts]) for k in range(3))
 
 
@@ -113,12 +116,12 @@ def _forward(spec: dict, shared: dict, looks: dict, u, qat: bool, frozen: bool):
     cfg = spec["model"]
     model_q = adapters.qconf(M.param_shapes(cfg))
     look_q = adapters.qconf(looks)
-    sh = _fq_params(shared, adapters.qconf(shared)) if qat and not frozen else shared
+    sh = fake_quant_params(shared, adapters.qconf(shared)) if qat and not frozen else shared
 
     def one(look, x):
-        lk = _fq_params(look, look_q) if qat else look
+        lk = fake_quant_params(look, look_q) if qat else look
         p = adapters.fold(spec, sh, lk)
-        return M.forward(_fq_params(p, model_q) if qat else p, cfg, x)
+        return M.forward(fake_quant_params(p, model_q) if qat else p, cfg, x)
 
     return vmap(one)(looks, u)
 
@@ -126,7 +129,7 @@ def _forward(spec: dict, shared: dict, looks: dict, u, qat: bool, frozen: bool):
 def _per_look_loss(pred, tc, jac, rc):
     from torch.func import vmap
 
-    return vmap(lambda p, t, j: _loss(p, t, j, rc))(pred, tc, jac)
+    return vmap(lambda p, t, j: colour_loss(p, t, j, rc))(pred, tc, jac)
 
 
 def _lin_de(pred, tc, jac):

@@ -6,16 +6,21 @@ first 8 bytes of SHA-256 of that key, in hex. Private keys are stored as unencry
 """
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 from typing import Tuple
 
-from lutplug.codec.trust import key_id  # noqa: F401 - part of this module's interface
 from lutplug.errors import LutError, PathLike
 from lutplug.fileio import atomic_path, read_bytes
 
 SIGNATURE_BYTES = 64
 PUBLIC_KEY_BYTES = 32
+
+
+def key_id(raw_public: bytes) -> str:
+    """Short hex identifier (16 hex digits) of a raw public key: SHA-256, first 8 bytes."""
+    return hashlib.sha256(raw_public).hexdigest()[:16]
 
 
 def _crypto():
@@ -24,7 +29,8 @@ def _crypto():
         from cryptography.hazmat.primitives import serialization
         from cryptography.hazmat.primitives.asymmetric import ed25519
     except ImportError:  # pragma: no cover
-        raise LutError("signing needs the cryptography package: pip install cryptography") from None
+        raise LutError("signing, and checking signatures or PEM keys, needs the cryptography "
+                       "package: pip install cryptography") from None
     return ed25519, serialization, InvalidSignature
 
 

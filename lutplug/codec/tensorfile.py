@@ -75,8 +75,7 @@ def parse_header(raw: bytes, what: str = "tensor data") -> Tuple[Dict[str, Tenso
     of the data section it implies). Nothing is allocated from a size the header claims; the
     spans must tile the data section exactly (no gap, no overlap)."""
     try:
-        header = json.loads(raw.decode("utf-8"), object_pairs_hook=_no_duplicates,
-                            parse_constant=_no_constant)
+        header = strict_json(raw.decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise LutError(f"{what} header is not valid JSON: {str(exc)[:200]}") from None
     if not isinstance(header, dict):
@@ -135,6 +134,12 @@ def _int(value) -> int:
     if not isinstance(value, int) or isinstance(value, bool):
         raise ValueError(f"{value!r} is not an integer")
     return value
+
+
+def strict_json(text: str) -> object:
+    """``json.loads`` refusing duplicate keys and NaN/Infinity (ValueError): a reader must not
+    pick one of two values, and no field of ours is a non-finite number."""
+    return json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constant)
 
 
 def _no_constant(name: str):

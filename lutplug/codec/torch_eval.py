@@ -10,14 +10,11 @@ from lutplug.codec import model
 from lutplug.codec.nlut import NeuralLUT
 from lutplug.codec.quantize import dequantize_params
 from lutplug.errors import LutError
+from lutplug.optional import import_torch
 
 
 def _torch():
-    try:
-        import torch
-    except ImportError:  # pragma: no cover
-        raise LutError("the torch evaluator needs torch (pip install torch==2.13.0)") from None
-    return torch
+    return import_torch("the torch evaluator")
 
 
 def _pwl(torch, table, x):

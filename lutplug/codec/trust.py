@@ -11,7 +11,12 @@ A trust store is a UTF-8 text file, one key per line (``#`` starts a comment)::
 ``not-after`` (a UTC date) ends a key's validity after that day. By default a store *requires*
 signatures (a host configured with a store refuses unsigned grades); the line
 ``allow-unsigned`` relaxes that. A folder of ``*.pub`` files or a single ``.pub`` file is also a
-store (no dates, signatures required). Hosts find their store in ``$LUTPLUG_TRUST``.
+store (no dates, signatures required).
+
+Every host and command reads one policy from the environment (:func:`from_env`):
+``$LUTPLUG_TRUST`` (a store), plus the older names ``$LUTPLUG_TRUSTED_KEYS`` (PEM public keys,
+separated like ``PATH``; a signed grade must be signed by one of them) and
+``$LUTPLUG_REQUIRE_SIGNATURE=1`` (unsigned grades are refused). See docs/security.md.
 
 Only numpy-free standard library here, plus :mod:`.signing` for PEM files, so GIMP and Nuke
 plug-ins can use it.
@@ -22,24 +27,24 @@ import base64
 import binascii
 import dataclasses
 import datetime as _dt
-import hashlib
 import os
 from pathlib import Path
-from typing import Iterable, Mapping, Optional, Sequence, Tuple, Union
+from typing import Any, Iterable, Mapping, Optional, Sequence, Tuple, Union
 
+from lutplug.codec.signing import key_id, load_public_key, public_raw
 from lutplug.errors import LutError, PathLike
+from lutplug.fileio import read_bytes
 
-#: Environment variable naming the trust store hosts (OCIO proxy, GIMP, Nuke) use.
+#: Environment variable naming the trust store every host and command uses.
 ENV_TRUST = "LUTPLUG_TRUST"
+#: Older names, still read: trusted PEM public keys (``os.pathsep``-separated), and ``1`` to
+#: refuse unsigned grades.
+ENV_TRUSTED_KEYS = "LUTPLUG_TRUSTED_KEYS"
+ENV_REQUIRE_SIGNATURE = "LUTPLUG_REQUIRE_SIGNATURE"
 #: Largest trust store read (a few hundred bytes per key).
 MAX_STORE_BYTES = 1 << 20
 _RAW_PREFIX = "ed25519:"
 KEY_BYTES = 32
-
-
-def key_id(raw_public: bytes) -> str:
-    """Short hex identifier (16 hex digits) of a raw public key: SHA-256, first 8 bytes."""
-    return hashlib.sha256(raw_public).hexdigest()[:16]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -80,20 +85,19 @@ class TrustStore:
         return bool(self.keys) or self.require_signature
 
 
-def raw_key(public_key) -> bytes:
+def raw_key(public_key: Any) -> bytes:
     """Raw 32 bytes of an Ed25519 public key object (``cryptography``) or of raw bytes."""
     if isinstance(public_key, (bytes, bytearray)):
         raw = bytes(public_key)
     else:
-        from lutplug.codec.signing import public_raw
-
         raw = public_raw(public_key)
     if len(raw) != KEY_BYTES:
         raise LutError(f"an Ed25519 public key has {KEY_BYTES} bytes, got {len(raw)}")
     return raw
 
 
-def as_store(trusted: Union[None, "TrustStore", Iterable], require_signature: bool = False) -> Optional[TrustStore]:
+def as_store(trusted: Union[None, "TrustStore", Iterable[Any]],
+             require_signature: bool = False) -> Optional[TrustStore]:
     """Normalise what callers pass as trust: None / empty (no store), a :class:`TrustStore`, or
     public keys (objects, raw bytes or :class:`TrustedKey`). Returns None when nothing is
     trusted and no signature is required."""
@@ -109,8 +113,6 @@ def as_store(trusted: Union[None, "TrustStore", Iterable], require_signature: bo
 
 def load_store(path: PathLike) -> TrustStore:
     """Read a trust store: a store file, a folder of ``*.pub`` PEM files, or one ``.pub``."""
-    from lutplug.fileio import read_bytes
-
     p = Path(path)
     if p.is_dir():
         pubs = sorted(p.glob("*.pub"))
@@ -131,7 +133,8 @@ def parse_store(text: str, path: PathLike = "trust store") -> TrustStore:
     """Parse trust-store text (see the module doc); PEM paths are relative to ``path``'s folder.
     Raises :class:`LutError` naming the line for anything malformed or repeated."""
     folder = Path(path).parent
-    keys, require, seen = [], True, {}
+    keys: list = []
+    require, seen = True, {}
     for lineno, line in enumerate(text.splitlines(), 1):
         words = line.split("#", 1)[0].split()
         if not words:
@@ -176,16 +179,30 @@ def parse_store(text: str, path: PathLike = "trust store") -> TrustStore:
 
 
 def _pem_raw(path: Path) -> bytes:
-    from lutplug.codec.signing import load_public_key
-
     return raw_key(load_public_key(path))
 
 
+def pem_keys(paths: Sequence[PathLike], require_signature: bool = False,
+             source: str = "") -> Optional[TrustStore]:
+    """A store of the PEM public keys at ``paths`` (None when there are none and no signature is
+    required); unsigned grades are accepted unless ``require_signature``."""
+    keys = tuple(TrustedKey(_pem_raw(Path(p).expanduser()), Path(p).stem) for p in paths)
+    if not keys and not require_signature:
+        return None
+    return TrustStore(keys, require_signature, source)
+
+
 def from_env(environ: Optional[Mapping[str, str]] = None) -> Optional[TrustStore]:
-    """The store named by ``$LUTPLUG_TRUST`` (None when unset or empty)."""
+    """The trust policy the environment configures (None when it configures none): the store
+    named by ``$LUTPLUG_TRUST``, merged with the PEM keys of ``$LUTPLUG_TRUSTED_KEYS``, and
+    signatures required when ``$LUTPLUG_REQUIRE_SIGNATURE`` is ``1``."""
     env = os.environ if environ is None else environ
     path = env.get(ENV_TRUST, "").strip()
-    return load_store(Path(path).expanduser()) if path else None
+    store = load_store(Path(path).expanduser()) if path else None
+    pems = [p for p in env.get(ENV_TRUSTED_KEYS, "").split(os.pathsep) if p.strip()]
+    require = env.get(ENV_REQUIRE_SIGNATURE, "").strip() == "1"
+    names = [f"${n}" for n, on in ((ENV_TRUSTED_KEYS, pems), (ENV_REQUIRE_SIGNATURE, require)) if on]
+    return merge([store, pem_keys(pems, require, " and ".join(names))])
 
 
 def merge(stores: Sequence[Optional[TrustStore]]) -> Optional[TrustStore]:
@@ -204,9 +221,10 @@ def merge(stores: Sequence[Optional[TrustStore]]) -> Optional[TrustStore]:
 
 
 def configured(pubkey: Optional[PathLike] = None, store: Optional[PathLike] = None,
-               environ: Optional[Mapping[str, str]] = None) -> Tuple[object, bool]:
+               environ: Optional[Mapping[str, str]] = None) -> Tuple[Any, bool]:
     """(trust, require_signature) for a command's loaders: ``pubkey`` (that one key, signature
-    required), else the store at ``store``, else ``$LUTPLUG_TRUST``, else ``((), False)``."""
+    required), else the store at ``store``, else the environment's policy (:func:`from_env`),
+    else ``((), False)``."""
     if pubkey is not None:
         return TrustStore((TrustedKey(_pem_raw(Path(pubkey)), Path(pubkey).name),), True,
                           str(pubkey)), True

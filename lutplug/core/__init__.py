@@ -1,5 +1,6 @@
-"""The in-memory LUT model and its interpolation (numpy only)."""
+"""The in-memory LUT model, its interpolation, the formats and :func:`load_lut3d` (numpy only)."""
+from lutplug.core.interpolate import linear_1d, tetrahedral, trilinear
+from lutplug.core.load import as_lut3d, load_lut3d
 from lutplug.core.lut import LUT1D, LUT3D
-from lutplug.core.interpolate import tetrahedral, trilinear, linear_1d
 
-__all__ = ["LUT1D", "LUT3D", "tetrahedral", "trilinear", "linear_1d"]
+__all__ = ["LUT1D", "LUT3D", "as_lut3d", "linear_1d", "load_lut3d", "tetrahedral", "trilinear"]

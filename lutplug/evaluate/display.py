@@ -16,6 +16,7 @@ import numpy as np
 
 from lutplug.core.lut import LUT3D
 from lutplug.errors import LutError
+from lutplug.optional import import_ocio
 
 DEFAULT_CONFIG = "ocio://studio-config-latest"
 #: What an untagged grade's output is taken to be.
@@ -23,9 +24,7 @@ ASSUMED_OUTPUT = "sRGB - Display"
 
 
 def _config(config: Optional[str]):
-    from lutplug.evaluate.ocio_cpu import _ocio
-
-    ocio = _ocio()
+    ocio = import_ocio("a display conversion")
     try:
         return ocio, ocio.Config.CreateFromFile(config or DEFAULT_CONFIG)
     except Exception as exc:  # noqa: BLE001 - OCIO raises its own Exception type
@@ -137,9 +136,7 @@ def glsl_display(shader: str, grade: DisplayGrade, version: str = "glsl_4.5") ->
     """``shader`` (from :mod:`lutplug.codec.glsl`, defining ``vec3 lutplug_apply(vec3)``) with
     ``grade``'s display conversion composed after the network: OCIO's own GPU shader function for
     the conversion is inserted and ``lutplug_apply`` becomes network, then conversion."""
-    from lutplug.evaluate.ocio_cpu import _ocio
-
-    ocio = _ocio()
+    ocio = import_ocio("a display conversion")
     _, cfg = _config(None)
     proc = cfg.getProcessor(ocio.ColorSpaceTransform(grade.source, grade.target))
     desc = ocio.GpuShaderDesc.CreateShaderDesc(language=getattr(ocio, _GLSL_LANGUAGES[version]),

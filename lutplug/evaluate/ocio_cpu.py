@@ -13,14 +13,11 @@ import numpy as np
 
 from lutplug.core.lut import LUT1D, LUT3D
 from lutplug.errors import LutError
+from lutplug.optional import import_ocio
 
 
 def _ocio():
-    try:
-        import PyOpenColorIO as ocio
-    except ImportError:  # pragma: no cover
-        raise LutError("applying a LUT to images needs OpenColorIO: pip install opencolorio") from None
-    return ocio
+    return import_ocio("applying a LUT to images")
 
 
 def _scale_to_unit(ocio, dmin: np.ndarray, dmax: np.ndarray):

@@ -86,10 +86,11 @@ def scan_pack(paths: Paths, image: ImageLike = None, thumb_width: int = THUMB_WI
     .nlut shows the quality stored in it at compression. A file that cannot be read becomes an
     item with ``error`` set."""
     from lutplug.codec.nlut import load_nlut
-    from lutplug.evaluate.load import is_nlut, load_transform
+    from lutplug.codec.nlut import is_nlut_path
+    from lutplug.evaluate.load import load_transform
 
     files = collect_files(paths)
-    nluts = [p for p in files if is_nlut(p)]
+    nluts = [p for p in files if is_nlut_path(p)]
     luts = [p for p in files if p not in nluts]
     pixels, _ = load_image(image)
     h, w = pixels.shape[:2]

@@ -18,7 +18,7 @@ import numpy as np
 import traitlets
 
 from lutplug.errors import LutError
-from lutplug.heatmap import colorize
+from lutplug.metrics.heatmap import colorize
 from lutplug.metrics import QUALITY_TARGETS
 from lutplug.widgets.comparison import Comparison, Frame, ImageStats
 from lutplug.widgets.images import MAX_DISPLAY_PIXELS, ImageLike, encode_png, to_uint8
@@ -31,7 +31,7 @@ MAX_UPLOAD_BYTES = 512 << 20
 
 def ramp_bytes() -> bytes:
     """The heat-map colour scale as 256 RGB uint8 triples: entry i is the colour of
-    ΔE = (i / 255) · 2 · threshold (so the threshold sits at entry 127.5, as in lutplug.heatmap)."""
+    ΔE = (i / 255) · 2 · threshold (so the threshold sits at entry 127.5, as in lutplug.metrics.heatmap)."""
     return colorize(np.linspace(0.0, 2.0, 256), threshold=1.0).tobytes()
 
 

@@ -39,7 +39,7 @@ def open_grade(grade: Any, role: str = "grade") -> Grade:
             raise LutError(f"{role}: file not found", path)
         return Grade(load_transform(path), path.name, path, path.stat().st_size)
     if isinstance(grade, LUT1D):
-        from lutplug.evaluate.load import as_lut3d
+        from lutplug.core.load import as_lut3d
 
         grade = as_lut3d(grade)
     if not (hasattr(grade, "apply") and hasattr(grade, "input_domain")):
@@ -63,7 +63,7 @@ def _file_of(grade: Any) -> Optional[Path]:
         return None
     if not hasattr(grade, "table"):  # some other transform object: trust its source
         return Path(source)
-    from lutplug.evaluate.load import load_lut3d
+    from lutplug.core.load import load_lut3d
 
     try:
         on_disk = load_lut3d(source)

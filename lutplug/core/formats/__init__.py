@@ -13,6 +13,7 @@ from typing import Dict, Optional, Tuple, Union
 
 from lutplug.core.lut import LUT1D, LUT3D
 from lutplug.errors import LutError, PathLike
+from lutplug.fileio import NamedBytes, Source, local_file
 
 
 @dataclass(frozen=True)
@@ -59,18 +60,24 @@ def _by_extension(path: Path) -> Optional[Format]:
     return None
 
 
-def detect_format(path: PathLike) -> str:
-    """Format name for ``path``: by extension, then by content; ``"ocio"`` (sample through an
-    OpenColorIO processor) for anything else."""
-    p = Path(path)
-    fmt = _by_extension(p)
+#: Formats read by a library that opens the file itself (given bytes, they get a file to open).
+_NEED_A_FILE = ("clf", "hald", "strip", "ocio")
+
+
+def detect_format(path: Source) -> str:
+    """Format name for ``path`` (or a file's :class:`~lutplug.fileio.NamedBytes`): by extension,
+    then by content; ``"ocio"`` (sample through an OpenColorIO processor) for anything else."""
+    fmt = _by_extension(Path(str(path)))
     if fmt is not None:
         return fmt.name
-    try:
-        with open(p, "rb") as fh:
-            head = fh.read(4096)
-    except OSError as exc:
-        raise LutError(f"cannot read file ({exc.strerror})", path) from None
+    if isinstance(path, NamedBytes):
+        head = path.data[:4096]
+    else:
+        try:
+            with open(path, "rb") as fh:
+                head = fh.read(4096)
+        except OSError as exc:
+            raise LutError(f"cannot read file ({exc.strerror})", path) from None
     for name in ("cube", "3dl", "spi3d", "spi1d", "csp", "clf", "hald"):
         module = _FORMATS[name].load()
         sniff = getattr(module, f"sniff_{name}", None) or getattr(module, "sniff", None)
@@ -79,32 +86,33 @@ def detect_format(path: PathLike) -> str:
     return "ocio"
 
 
-def _module_for(path: PathLike, format: Optional[str]):
+def _module_for(path: Source, format: Optional[str]):
     name = format or detect_format(path)
     if name not in _FORMATS:
         raise LutError(f"unknown format {name!r}; known: {', '.join(_FORMATS)}", path)
     return name, _FORMATS[name].load()
 
 
-def read_lut(path: PathLike, format: Optional[str] = None) -> Union[LUT3D, LUT1D]:
-    """Read any supported LUT file into a :class:`LUT3D` or :class:`LUT1D`.
+def read_lut(path: Source, format: Optional[str] = None) -> Union[LUT3D, LUT1D]:
+    """Read any supported LUT file (a path, or its :class:`~lutplug.fileio.NamedBytes`) into a
+    :class:`LUT3D` or :class:`LUT1D`.
 
     Raises :class:`LutError` naming the file (and line) for anything unusable.
     """
     name, module = _module_for(path, format)
     reader = getattr(module, f"read_{name}", None) or module.read
+    if isinstance(path, NamedBytes) and name in _NEED_A_FILE:
+        with local_file(path) as file:
+            try:
+                lut = reader(file)
+            except LutError as exc:
+                raise LutError(exc.message, path, exc.line) from None
+        lut.source = path.name
+        return lut
     try:
         return reader(path)
     except LutError as exc:
         raise exc.with_path(path) from None
-
-
-def read_lut3d(path: PathLike, format: Optional[str] = None) -> LUT3D:
-    """Like :func:`read_lut` but refuses a 1D-only file with a clear message."""
-    lut = read_lut(path, format)
-    if not isinstance(lut, LUT3D):
-        raise LutError("holds a 1D LUT where a 3D LUT is expected", path)
-    return lut
 
 
 def write_lut(lut: Union[LUT3D, LUT1D], path: PathLike, format: Optional[str] = None,

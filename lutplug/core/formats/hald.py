@@ -28,6 +28,7 @@ import numpy as np
 from lutplug.core.lut import LUT3D, MAX_GRID_3D, lattice
 from lutplug.errors import LutError, PathLike
 from lutplug.fileio import atomic_path, check_decoded_size, check_file, library_error
+from lutplug.optional import import_oiio
 
 EXTENSIONS = (".png", ".tif", ".tiff")
 #: Largest image file read (a level-16 16-bit Hald PNG is well under this).
@@ -43,11 +44,7 @@ def sniff(head: bytes) -> bool:
 
 
 def _oiio():
-    try:
-        import OpenImageIO as oiio
-    except ImportError:  # pragma: no cover - depends on the environment
-        raise LutError("reading LUT images needs OpenImageIO: pip install openimageio") from None
-    return oiio
+    return import_oiio("reading LUT images")
 
 
 def _hald_level(width: int, height: int) -> Optional[int]:

@@ -30,6 +30,7 @@ import numpy as np
 from lutplug.core.lut import LUT1D, LUT3D
 from lutplug.errors import LutError, PathLike
 from lutplug.fileio import read_bytes
+from lutplug.optional import import_ocio
 
 #: Lattice size used when a processor has to be sampled.
 SAMPLE_SIZE = 65
@@ -46,11 +47,7 @@ FAST_INVERSE_GRID = 48
 
 
 def _ocio():
-    try:
-        import PyOpenColorIO as ocio
-    except ImportError:  # pragma: no cover - depends on the environment
-        raise LutError("reading this format needs OpenColorIO: pip install opencolorio") from None
-    return ocio
+    return import_ocio("reading this format")
 
 
 def load_processor(path: PathLike):

@@ -499,7 +499,7 @@ def load_source(path: str, trust: Optional[Trust] = None,
     Hald / lookup-strip images (GIMP passes one built on its own file loaders). ``cache`` keeps
     parsed LUT files (a 65^3 .cube takes about a second to parse, its cached table milliseconds).
     """
-    from lutplug.evaluate.load import is_nlut
+    from lutplug.codec.nlut import is_nlut_path
 
     path = os.fspath(path)
     trust = trust or Trust()
@@ -510,7 +510,7 @@ def load_source(path: str, trust: Optional[Trust] = None,
         raise LutError("is a folder, not a LUT file", path)
     if not os.access(path, os.R_OK):
         raise LutError("permission denied (cannot read the file)", path)
-    if is_nlut(path):
+    if is_nlut_path(path):
         return _load_nlut(path, trust)
     return _load_lut(path, image_reader, cache)
 
@@ -558,7 +558,7 @@ def _load_nlut(path: str, trust: Trust) -> Source:
 def _load_lut(path: str, image_reader: Optional[ImageReader],
               cache: Optional["LutCache"] = None) -> Source:
     from lutplug.core.formats import detect_format, read_lut
-    from lutplug.evaluate.load import as_lut3d
+    from lutplug.core.load import as_lut3d
     from lutplug.fileio import read_bytes
 
     data = read_bytes(path, 1 << 31)

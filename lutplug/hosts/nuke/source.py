@@ -146,10 +146,10 @@ def file_identity(path: str) -> str:
     or the SHA-256 of a LUT file's bytes."""
     from lutplug.codec import container
     from lutplug.codec.nlut import MAX_NLUT_BYTES
-    from lutplug.evaluate.load import is_nlut
+    from lutplug.codec.nlut import is_nlut_path
     from lutplug.fileio import read_bytes
 
-    if is_nlut(path):
+    if is_nlut_path(path):
         return container.decode(read_bytes(path, MAX_NLUT_BYTES), path).content_hash
     return hashlib.sha256(read_bytes(path)).hexdigest()
 
@@ -168,13 +168,14 @@ def _load_into(out: LoadedSource, path: str, cube_size: str, cache_dir: Optional
                trusted: Sequence[str], require: bool, cube_dir: Optional[Path], cube_stem: str,
                store=None) -> None:
     from lutplug.codec.blink import kernel_source
-    from lutplug.evaluate.load import is_nlut, load_lut3d
+    from lutplug.codec.nlut import is_nlut_path
+    from lutplug.core.load import load_lut3d
     from lutplug.fileio import read_bytes
 
     if cube_size not in CUBE_SIZES:
         raise ValueError(f"cube size {cube_size!r} is not one of {', '.join(CUBE_SIZES)}")
     root = Path(cache_dir) if cache_dir is not None else cache_root()
-    if is_nlut(path) or Path(path).suffix.lower() == ".nlut":  # a broken .nlut says so
+    if is_nlut_path(path):  # a broken .nlut says so
         nlut, warnings = _load_nlut(path, trusted, require, store)
         out.kind, out.content_hash, out.warnings = "nlut", nlut.content_hash, warnings
         out.title = nlut.title

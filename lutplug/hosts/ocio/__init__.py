@@ -7,14 +7,18 @@ start-up). The public API, loaded on first access:
 * :func:`processor` — a grade as an OCIO ``Processor`` (in-memory ``Lut3DTransform``);
 * :class:`NlutIOProxy` — a ``PyConfigIOProxy`` letting a config name ``.nlut`` files directly;
 * :func:`add_grade` / :func:`pack` — what ``lutplug ocio add`` / ``pack`` do;
-* :func:`shader` — what ``lutplug ocio shader`` emits.
+* :func:`shader` — what ``lutplug ocio shader`` emits (also :func:`cube_shader`,
+  :func:`mlp_shader`, :func:`write_bundle`).
+
+    from lutplug.hosts.ocio import NlutIOProxy, processor
 """
 from __future__ import annotations
 
-__all__ = ["processor", "NlutIOProxy", "add_grade", "pack", "shader"]
-
-_WHERE = {"processor": "processing", "NlutIOProxy": "proxy", "add_grade": "edit", "pack": "packing",
-          "shader": "shaders"}
+_WHERE = {"processor": "processing", "grade_transform": "processing", "NlutIOProxy": "proxy",
+          "add_grade": "edit", "AddResult": "edit", "pack": "packing", "PackResult": "packing",
+          "shader": "shaders", "cube_shader": "shaders", "mlp_shader": "shaders",
+          "write_bundle": "shaders", "ShaderBundle": "shaders"}
+__all__ = list(_WHERE)
 
 
 def __getattr__(name: str):

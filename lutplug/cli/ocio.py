@@ -6,9 +6,11 @@ Imports nothing heavy at import time: OpenColorIO is loaded by the commands.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional, Tuple
+from typing import Optional
 
 import click
+
+from lutplug.cli.common import trust_options
 
 _KINDS = ["look", "colorspace", "named-transform"]
 _LANGS = ["glsl_4.0", "glsl_es_3.0", "hlsl", "msl"]
@@ -22,11 +24,6 @@ def _target(text: str):
     return None if text.strip().lower() == "latest" else ociolib.parse_version(text)
 
 
-def _trust(pubkey: Optional[Path]) -> Tuple[object, bool]:
-    """``--pubkey``, else the trust store in ``$LUTPLUG_TRUST``, else no trust."""
-    from lutplug.codec.trust import configured
-
-    return configured(pubkey)
 
 
 def _mb(n: int) -> str:
@@ -73,7 +70,7 @@ def add(config: str, grade: Path, name: str, kind: str, process_space: Optional[
     checked with OpenColorIO, and the previous file kept as CONFIG.<time>.bak."""
     from lutplug.hosts.ocio.edit import add_grade
 
-    trusted, required = _trust(pubkey)
+    trusted, required = trust_options(pubkey)
     r = add_grade(config, grade, name, output=output, kind=kind, process_space=process_space,
                   size=size, replace=replace, lut_dir=lut_dir, target=_target(ocio_version),
                   trusted_keys=trusted, require_signature=required, description=description)
@@ -115,7 +112,7 @@ def pack_cmd(grades, output: Path, names, base: str, kind: str, process_space: O
 
     if names and len(names) != len(grades):
         raise click.UsageError(f"give --name once per grade ({len(grades)}), or not at all")
-    trusted, required = _trust(pubkey)
+    trusted, required = trust_options(pubkey)
     r = pack(list(grades), output, names=list(names) or None, base=base, kind=kind,
              process_space=process_space, size=size, target=_target(ocio_version),
              trusted_keys=trusted, require_signature=required)
@@ -170,7 +167,7 @@ def shader_cmd(grade: Path, language: str, engine: str, size: int, function_name
     from lutplug.hosts.ocio import shaders
     from lutplug.hosts.ocio.grades import load_grade
 
-    trusted, required = _trust(pubkey)
+    trusted, required = trust_options(pubkey)
     nlut = load_grade(grade, trusted, required)
     bundle = shaders.shader(nlut, language, engine, size, function_name, texture_1d)
     if output is None:

@@ -13,7 +13,8 @@ import numpy as np
 from lutplug.core.lut import lattice
 from lutplug.errors import PathLike
 from lutplug.fileio import atomic_path
-from lutplug.metrics import Transform, delta_e2000_rgb
+from lutplug.metrics.colour import delta_e2000_rgb
+from lutplug.metrics.quality import Transform
 
 _STOPS = np.array([[0.0, 0.05, 0.05, 0.35], [0.25, 0.1, 0.45, 0.85], [0.5, 0.95, 0.9, 0.15],
                    [0.75, 0.95, 0.45, 0.05], [1.0, 0.75, 0.0, 0.0]])

@@ -12,7 +12,7 @@ from lutplug.errors import LutError
 
 
 def compress_folder(source: Path, out_dir: Path, target, *, seed: int, colorspace: dict,
-                    jobs: Optional[int], cluster: Optional[str], force: bool, recipe: Optional[str],
+                    jobs: Optional[int], cluster: Optional[str], force: bool, recipe: Optional[dict],
                     budget_bytes: Optional[int]) -> None:
     from tqdm import tqdm
 
@@ -23,10 +23,8 @@ def compress_folder(source: Path, out_dir: Path, target, *, seed: int, colorspac
     sources = batch.find_sources(source)
     if not sources:
         raise LutError("holds no LUT files", source)
-    settings = batch.Settings(target={"de_mean": target.de_mean, "de_p99": target.de_p99,
-                                      "de_max": target.de_max, "psnr": target.psnr},
-                              seed=seed, budget_bytes=budget_bytes, colorspace=colorspace,
-                              recipe=batch.parse_recipe(recipe) or {})
+    settings = batch.Settings(target=target.as_dict(), seed=seed, budget_bytes=budget_bytes,
+                              colorspace=colorspace, recipe=recipe or {})
     where = f"cluster {cluster}" if cluster else f"{jobs or 'all'} local processes"
     click.echo(f"compressing {len(sources)} LUTs from {source} into {out_dir} on {where}")
     with tqdm(total=len(sources), desc="LUTs", unit="lut", dynamic_ncols=True) as bar:

@@ -13,6 +13,7 @@ from typing import Dict, List, Optional, Sequence
 
 import click
 
+from lutplug.cli.common import quality_target, trust_options
 from lutplug.errors import LutError
 
 MAX_LOOK_BARS = 40
@@ -43,10 +44,6 @@ def _inputs(items: Sequence[Path], names: Sequence[str], colorspace: dict):
     return [look_input(f, names[i] if names else None, colorspace) for i, f in enumerate(files)]
 
 
-def _target(quality: str):
-    from lutplug.metrics import QUALITY_TARGETS
-
-    return QUALITY_TARGETS[quality]
 
 
 class _Bars:
@@ -180,7 +177,7 @@ def build(inputs, output: Path, quality: str, names, input_space, output_space, 
     """Train one pack from LUT files and folders (all looks batched, checkpointed, resumable)."""
     import shutil
 
-    from lutplug.batch import parse_recipe
+    from lutplug.codec.train.recipe import parse_recipe
     from lutplug.codec.pack_train import DEFAULT_DIMS, build_pack
 
     try:
@@ -195,7 +192,7 @@ def build(inputs, output: Path, quality: str, names, input_space, output_space, 
         click.echo(f"resuming from checkpoint {ckpt}", err=True)
     pack = _train(build_pack, [lk.name for lk in looks], f"pack {output.name}", inputs=looks,
                   hidden=widths, kind=adapter, dim=DEFAULT_DIMS[adapter] if dim is None else dim,
-                  target=_target(quality), seed=seed, recipe=parse_recipe(recipe), checkpoint=ckpt)
+                  target=quality_target(quality), seed=seed, recipe=parse_recipe(recipe), checkpoint=ckpt)
     _report(pack, output, _write(pack, output, key))
 
 
@@ -215,15 +212,15 @@ def add(pack_file: Path, inputs, output: Optional[Path], quality: str, names, in
         output_space, seed: int, pubkey: Optional[Path], key: Optional[Path], recipe: Optional[str]) -> None:
     """Add looks to a pack without retraining its base (existing looks keep their exact networks;
     the grown pack is unsigned unless --key signs it)."""
-    from lutplug.batch import parse_recipe
+    from lutplug.codec.train.recipe import parse_recipe
     from lutplug.codec.pack import load_pack
     from lutplug.codec.pack_train import add_looks
 
-    pack = load_pack(pack_file, *_trust(pubkey))
+    pack = load_pack(pack_file, *trust_options(pubkey))
     looks = _inputs(inputs, names, _colorspace(input_space, output_space))
     out = output or pack_file
     grown = _train(add_looks, [lk.name for lk in looks], f"add to {pack_file.name}", pack=pack,
-                   inputs=looks, target=_target(quality), seed=seed, recipe=parse_recipe(recipe),
+                   inputs=looks, target=quality_target(quality), seed=seed, recipe=parse_recipe(recipe),
                    checkpoint=out.with_name(out.name + ".ckpt"))
     _report(grown, out, _write(grown, out, key), [lk.name for lk in looks])
 
@@ -238,7 +235,7 @@ def extract(pack_file: Path, name: str, output: Optional[Path], pubkey: Optional
     """Write one look of a pack as a standalone .nlut."""
     from lutplug.codec.pack import load_pack
 
-    pack = load_pack(pack_file, *_trust(pubkey))
+    pack = load_pack(pack_file, *trust_options(pubkey))
     nlut = pack.extract(name)
     out = output or Path(f"{name}.nlut")
     size = nlut.save(out)
@@ -253,7 +250,7 @@ def list_looks(pack_file: Path, as_json: bool, pubkey: Optional[Path]) -> None:
     """List a pack's looks with their quality."""
     from lutplug.codec.pack import load_pack
 
-    pack = load_pack(pack_file, *_trust(pubkey))
+    pack = load_pack(pack_file, *trust_options(pubkey))
     rows = [{"name": lk.name, "kind": lk.kind, "grid": lk.info.get("grid"),
              "source": lk.info.get("source", {}).get("file"), "quality": lk.quality}
             for lk in pack.looks]
@@ -286,9 +283,3 @@ def sign(pack_file: Path, key: Path, output: Optional[Path], resign: bool) -> No
 
     kid = sign_pack(pack_file, load_private_key(key), output, resign=resign)
     click.echo(f"signed {output or pack_file} with key {kid}")
-
-
-def _trust(pubkey: Optional[Path]) -> tuple:
-    from lutplug.cli import _trust as cli_trust
-
-    return cli_trust(pubkey)

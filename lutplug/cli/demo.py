@@ -2,20 +2,26 @@
 from __future__ import annotations
 
 import time
-from importlib import resources
 from pathlib import Path
 from typing import Callable
 
-from lutplug.core.formats import read_lut3d, write_lut
+import click
+
+from lutplug.core.formats import write_lut
+from lutplug.core.load import load_lut3d
 from lutplug.evaluate.ocio_cpu import apply_image
-from lutplug.heatmap import lut_slice_delta_e, save_heatmap
+from lutplug.data import data_path
 from lutplug.imageio import read_image, write_image
 from lutplug.metrics import QUALITY_TARGETS, quality_report
+from lutplug.metrics.heatmap import lut_slice_delta_e, save_heatmap
 
 
-def data_path(name: str) -> Path:
-    """Path of a file bundled in lutplug/data."""
-    return Path(str(resources.files("lutplug") / "data" / name))
+@click.command()
+@click.option("-o", "--output", type=click.Path(path_type=Path), default=Path("lutplug-demo"),
+              show_default=True, help="Folder for the demo's outputs.")
+def demo(output: Path) -> None:
+    """Run the main job on bundled example data and print a readable report."""
+    run_demo(output, echo=click.echo)
 
 
 def run_demo(output: Path, echo: Callable[[str], None] = print) -> None:
@@ -23,7 +29,7 @@ def run_demo(output: Path, echo: Callable[[str], None] = print) -> None:
     write everything to ``output``."""
     output.mkdir(parents=True, exist_ok=True)
     source = data_path("freshluts_classic_film.cube")
-    lut = read_lut3d(source)
+    lut = load_lut3d(source)
     echo(f"LUT      {source.name}: {lut.size}^3, {source.stat().st_size} bytes of text, "
          f"{lut.table.nbytes} bytes as float32")
 
@@ -66,7 +72,7 @@ def _compress_step(output: Path, pixels, meta, echo: Callable[[str], None]) -> N
     from lutplug.fileio import atomic_write
 
     source = data_path("freshluts_cool_cinema.cube")
-    lut = read_lut3d(source)
+    lut = load_lut3d(source)
     echo(f"\nCompressing {source.name} ({lut.size}^3, {source.stat().st_size} bytes) to the "
          "'invisible' target (about a minute on 2 CPU cores; each line is one network size tried) …")
 
@@ -92,3 +98,6 @@ def _compress_step(output: Path, pixels, meta, echo: Callable[[str], None]) -> N
     save_heatmap(lut_slice_delta_e(lut, nlut), output / "heatmap_nlut.png",
                  title=f"dE00 of the {size}-byte .nlut vs the original")
     atomic_write(output / "cool_cinema.comp.glsl", compute_shader(nlut))
+
+
+COMMANDS = [demo]

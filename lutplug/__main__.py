@@ -1,0 +1,4 @@
+"""``python -m lutplug``: the ``lutplug`` command."""
+from lutplug.cli import main
+
+main()

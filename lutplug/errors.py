@@ -13,7 +13,8 @@ class LutError(ValueError):
     ``str(err)`` reads ``"<path>:<line>: <message>"`` (path and line only when known).
     """
 
-    def __init__(self, message: str, path: Optional[PathLike] = None, line: Optional[int] = None):
+    def __init__(self, message: str, path: Optional[object] = None, line: Optional[int] = None):
+        """``path``: a path, or an in-memory file (anything whose ``str`` names it)."""
         self.message = message
         self.path = _path_text(path) if path is not None else None
         self.line = line
@@ -24,7 +25,7 @@ class LutError(ValueError):
             where = f"line {line}: "
         super().__init__(where + message)
 
-    def with_path(self, path: PathLike) -> "LutError":
+    def with_path(self, path: object) -> "LutError":
         """The same error attributed to ``path`` (when raised from a helper that had no path)."""
         if self.path is not None:
             return self

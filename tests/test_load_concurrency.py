@@ -87,7 +87,7 @@ if os.environ.get("LUTPLUG_TEST_STUB_TRAINING") == "1":
         from types import SimpleNamespace
         from tests.nlut_helpers import random_nlut
         n = random_nlut(zlib.crc32(lut.table.tobytes()) % 1000, hidden=(6,), fourier=0)
-        n.description = {"title": lut.title, "provenance": {"grid": lut.size, "source": Path(source).name,
+        n.description = {"title": lut.title, "provenance": {"grid": lut.size, "source": Path(str(source)).name,
                          "settings": {"device": "cpu", "seed": seed}}, "quality": {"meets_target": True}}
         return _c.CompressResult(n, SimpleNamespace(summary=lambda: "stub"), 0.0, [])
     _c.compress = _fake

@@ -106,7 +106,8 @@ def bake(source: Path, output: Path, size: Optional[int], fmt: Optional[str],
         write_lut(baked, output, fmt)
         click.echo(f"note: {output.suffix} holds no shaper; the shaper was baked into the "
                    f"{baked.size}^3 lattice", err=True)
-    if baked.interpolation != "tetrahedral" and read_lut(output).interpolation != baked.interpolation:
+    if baked.interpolation != "tetrahedral" and \
+            getattr(read_lut(output), "interpolation", "") != baked.interpolation:
         click.echo(f"note: this LUT is meant to be read with {baked.interpolation} interpolation, "
                    f"which {output.suffix or 'this format'} cannot say (.clf can)", err=True)
     click.echo(f"wrote {output} ({baked.size}^3, {output.stat().st_size} bytes; "
@@ -177,8 +178,9 @@ def evaluate(reference: Path, candidate: Path, as_json: bool, heatmap: Optional[
 
     ref, cand = load_transform(reference), load_transform(candidate)
     report = quality_report(ref, cand, n_random=points, seed=seed)
-    result = {"reference": str(reference), "candidate": str(candidate), **report.as_dict(),
-              "meets": {k: report.meets(t) for k, t in QUALITY_TARGETS.items()}}
+    meets = {k: report.meets(t) for k, t in QUALITY_TARGETS.items()}
+    result: dict = {"reference": str(reference), "candidate": str(candidate), **report.as_dict(),
+                    "meets": meets}
     graded = None
     if image is not None:
         from lutplug.evaluate.ocio_cpu import apply_image
@@ -200,7 +202,7 @@ def evaluate(reference: Path, candidate: Path, as_json: bool, heatmap: Optional[
     if "image" in result:
         img = QualityReport(**{k: result["image"][k] for k in report.as_dict()})
         click.echo(f"  image   {img.summary()}")
-    met = [k for k, ok in result["meets"].items() if ok]
+    met = [k for k, ok in meets.items() if ok]
     click.echo(f"  meets   {', '.join(met) if met else 'none of the quality targets'}")
     if heatmap is not None:
         click.echo(f"  heat map written to {heatmap}")

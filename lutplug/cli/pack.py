@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence
 
 import click
 
@@ -54,7 +54,7 @@ class _Bars:
 
         self._tqdm = tqdm
         self.pack = tqdm(desc=title, unit="step", dynamic_ncols=True, position=0)
-        self.looks: Dict[str, object] = {}
+        self.looks: Dict[str, Any] = {}
         if len(names) <= MAX_LOOK_BARS:
             width = max(len(n) for n in names)
             self.looks = {n: tqdm(desc=f"  {n:<{width}}", total=1, unit="step", dynamic_ncols=True,

@@ -43,7 +43,7 @@ def make_spec(hidden, kind: str = "cond", dim: int = 16, curves: int = 8) -> dic
     return spec
 
 
-def check_spec(spec: Mapping) -> None:
+def check_spec(spec: object) -> None:
     """Raise :class:`LutError` when ``spec`` is not a usable adapter specification."""
     if not isinstance(spec, Mapping):
         raise LutError("adapter specification is not an object")

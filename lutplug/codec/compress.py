@@ -61,7 +61,7 @@ def compress(lut: LUT3D, *, target: QualityTarget = QUALITY_TARGETS["invisible"]
     provenance = {"grid": lut.size, "created": utc_now(), "lutplug": __version__, "parent": parent,
                   "settings": {"target": targets, "budget_bytes": budget_bytes, "seed": seed,
                                "device": device}}
-    if shaper is not None and shaper.size != lut.shaper.size:
+    if shaper is not None and lut.shaper is not None and shaper.size != lut.shaper.size:
         provenance["shaper_entries"] = [lut.shaper.size, shaper.size]  # source's, stored
     if source is not None:
         src = source if isinstance(source, NamedBytes) else read_source(source)

@@ -42,7 +42,7 @@ DIALECTS = {
 
 def _array(name: str, values: np.ndarray, language: str = "glsl") -> str:
     flat = np.asarray(values, dtype=np.float32).reshape(-1)
-    body = ",".join(_f(v) for v in flat)
+    body = ",".join(_f(float(v)) for v in flat)
     return DIALECTS[language]["array"].format(name=name, n=flat.size, body=body)
 
 

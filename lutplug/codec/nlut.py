@@ -343,10 +343,9 @@ class OpenedNlut:
             lines.append(("title", n.title))
         if prov.get("source"):
             size = prov.get("source_bytes")
-            lines.append(("made from", f"{prov['source']} ({prov.get('grid', '?')}^3, "
-                                       f"{size:,} bytes, " if isinstance(size, int) else
-                          f"{prov['source']} ({prov.get('grid', '?')}^3, ")
-                          + f"sha256 {str(prov.get('source_sha256'))[:16]}…)")
+            counted = f"{size:,} bytes, " if isinstance(size, int) else ""
+            lines.append(("made from", f"{prov['source']} ({prov.get('grid', '?')}^3, {counted}"
+                                       f"sha256 {str(prov.get('source_sha256'))[:16]}…)"))
         if prov:
             lines.append(("made", f"{prov.get('created', '?')} by lutplug {prov.get('lutplug', '?')}, "
                                   f"settings {json.dumps(prov.get('settings', {}), sort_keys=True)}"))

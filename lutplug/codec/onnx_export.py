@@ -14,7 +14,7 @@ def export_onnx(nlut: NeuralLUT, path: PathLike, opset: int = 18) -> None:
     torch = import_torch("ONNX export")
     evaluator = TorchEvaluator(nlut)
 
-    class _Module(torch.nn.Module):
+    class _Module(torch.nn.Module):  # type: ignore[name-defined]  # torch is imported lazily
         def forward(self, rgb):
             return evaluator(rgb)
 

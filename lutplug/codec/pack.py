@@ -62,7 +62,7 @@ _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+ -]{0,127}$")
 _BASE, _LOOK, _SOLO, _SHAPER = "base.", "look.", "solo.", "shaper."
 
 
-def check_name(name: str) -> str:
+def check_name(name: object) -> str:
     """A look name: 1-128 characters of letters, digits, ``. _ + -`` and spaces, starting with a
     letter or digit (so it is a safe file stem). Returns it, or raises :class:`LutError`."""
     if not isinstance(name, str) or not _NAME.match(name) or name.strip() != name:
@@ -134,7 +134,7 @@ class Pack:
         """(model config, stored plain-network params) of ``look``: an adapter look is folded into
         the base and quantised like a .nlut (int8, per-tensor scale; curves per channel)."""
         if look.kind == "solo":
-            return dict(look.model), dict(look.params)
+            return dict(look.model or {}), dict(look.params)
         cfg = dict(self.spec["model"])
         folded = adapters.fold(self.spec, self.base_float(), Q.dequantize_params(look.params))
         qconf = adapters.qconf(param_shapes(cfg))
@@ -176,11 +176,11 @@ class Pack:
                                                       for lk in adapter_looks])
         records = []
         for i, look in enumerate(self.looks):
-            rec = {"name": look.name, "kind": look.kind,
+            rec: dict = {"name": look.name, "kind": look.kind,
                    "domain": [look.domain_min.tolist(), look.domain_max.tolist()]}
             rec.update({k: v for k, v in look.info.items() if v not in ("", {}, None)})
             if look.kind == "solo":
-                rec["model"] = {k: v for k, v in look.model.items() if k != "quant"}
+                rec["model"] = {k: v for k, v in (look.model or {}).items() if k != "quant"}
                 tensors.update({f"{_SOLO}{i}.{k}": v for k, v in look.params.items()})
             if look.shaper is not None:
                 tensors[f"{_SHAPER}{i}"] = layout.shaper_tensor(look.shaper)
@@ -233,16 +233,16 @@ def _layout_check(where: str) -> container.LayoutCheck:
     return check
 
 
-def _layout(d: dict, tensors: dict, where: str, values: bool = False) -> Optional[Pack]:
-    """Check description and tensors (``values``: arrays, else dtype/shape specs) agree; with
-    ``values`` return the :class:`Pack`."""
+def _layout(d: dict, tensors: dict, where: str, values: bool = False) -> Pack:
+    """Check description and tensors (``values``: arrays, else dtype/shape specs) agree; the
+    :class:`Pack` they make (its tensors only specs unless ``values``)."""
     try:
         pack = _interpret(d, tensors, values)
     except LutError as exc:
         raise exc.with_path(where) from None
     except (ValueError, TypeError, KeyError, OverflowError, RecursionError) as exc:
         raise LutError(f"malformed pack description ({str(exc)[:200]})", where) from None
-    return pack if values else None
+    return pack
 
 
 def load_pack(path: PathLike, trusted_keys: Sequence = (), require_signature: bool = False) -> Pack:
@@ -303,9 +303,11 @@ def _interpret(d: dict, tensors: Dict[str, np.ndarray], values: bool) -> Pack:
     tensors = dict(tensors)
     if d.get("format") != "nlutpack":
         raise LutError("description does not describe an nlutpack")
-    spec = d.get("adapter")
-    adapters.check_spec(spec)
-    spec = {"kind": spec["kind"], "dim": spec["dim"], "model": dict(spec["model"])}
+    given = d.get("adapter")
+    if not isinstance(given, dict):
+        raise LutError("adapter specification is not an object")
+    adapters.check_spec(given)
+    spec = {"kind": given["kind"], "dim": given["dim"], "model": dict(given["model"])}
     base = _stored(tensors, _BASE, adapters.shared_shapes(spec), "base", values=values)
     records = d.get("looks")
     if not isinstance(records, list) or len(records) > MAX_LOOKS:

@@ -171,6 +171,8 @@ class Checkpoint:
             atomic_write(self.folder / "job.json", json.dumps({"key": key}))
 
     def _key(self) -> Optional[str]:
+        if self.folder is None:
+            return None
         try:
             return json.loads((self.folder / "job.json").read_text()).get("key")
         except (OSError, ValueError, AttributeError):
@@ -312,7 +314,7 @@ def _solo(look: PackLook, inp: LookInput, target: QualityTarget, seed: int, reci
     else:
         # the pack recipe's overrides that the standalone codec knows (quick drafts and tests)
         solo = {k: v for k, v in (recipe or {}).items() if k in FIT_RECIPE or k in DEFAULT_RECIPE}
-        if "n_train" in (recipe or {}):
+        if recipe and "n_train" in recipe:
             solo["n_random_train"] = recipe["n_train"]
         nlut = compress(inp.lut, target=target, seed=seed, n_random=EVAL_POINTS, recipe=solo or None).nlut
         if done is not None:
@@ -356,11 +358,11 @@ def _train_looks(pack: Pack, inputs: Sequence[LookInput], shared0: dict, frozen:
     looks = list(result.looks)
     by_name = {inp.name: inp for inp in inputs}
     for i, look in enumerate(looks):
-        inp = by_name.get(look.name)
-        if inp is None or look.kind != "adapter" or look.meets_target or not fallback:
+        source = by_name.get(look.name)
+        if source is None or look.kind != "adapter" or look.meets_target or not fallback:
             continue
         progress({"stage": "solo", "look": look.name})
-        looks[i] = _solo(look, inp, target, seed, recipe, ckpt)
+        looks[i] = _solo(look, source, target, seed, recipe, ckpt)
         progress({"stage": "measured", "look": look.name, **looks[i].info["quality"]})
     return result.with_looks(looks)
 

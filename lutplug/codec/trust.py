@@ -29,7 +29,7 @@ import dataclasses
 import datetime as _dt
 import os
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
 
 from lutplug.codec.signing import key_id, load_public_key, public_raw
 from lutplug.errors import LutError, PathLike
@@ -133,8 +133,9 @@ def parse_store(text: str, path: PathLike = "trust store") -> TrustStore:
     """Parse trust-store text (see the module doc); PEM paths are relative to ``path``'s folder.
     Raises :class:`LutError` naming the line for anything malformed or repeated."""
     folder = Path(path).parent
-    keys: list = []
-    require, seen = True, {}
+    keys: List[TrustedKey] = []
+    seen: Dict[bytes, int] = {}
+    require = True
     for lineno, line in enumerate(text.splitlines(), 1):
         words = line.split("#", 1)[0].split()
         if not words:

@@ -10,7 +10,7 @@ reading lutplug's quality metric uses. Host-free; needs PyOpenColorIO.
 from __future__ import annotations
 
 import dataclasses
-from typing import Optional, Tuple
+from typing import Any, Optional, Tuple
 
 import numpy as np
 
@@ -88,7 +88,7 @@ class DisplayGrade:
     """``transform`` followed by the conversion to a display: usable wherever a transform is
     (``input_domain``, ``apply``, ``size``, ``title``, ``bake``)."""
 
-    transform: object
+    transform: Any
     processor: object
     source: str
     target: str

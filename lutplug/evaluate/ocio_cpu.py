@@ -7,7 +7,7 @@ per pixel and no temp files.
 """
 from __future__ import annotations
 
-from typing import Optional
+from typing import Any, Optional
 
 import numpy as np
 
@@ -66,7 +66,7 @@ def cpu_processor(lut: LUT3D):
 
 
 def apply_image(lut: LUT3D, pixels: np.ndarray, mix: float = 1.0,
-                processor: Optional[object] = None) -> np.ndarray:
+                processor: Optional[Any] = None) -> np.ndarray:
     """Apply ``lut`` to float32 ``pixels`` (H, W, C) with C in 1..4 (an alpha 4th channel is
     kept as is). ``mix`` in [0, 1] blends original (0) and graded (1). Returns a new array."""
     if not 0.0 <= mix <= 1.0:

@@ -127,7 +127,7 @@ def solve_corrections(cols: np.ndarray, weights: np.ndarray, row_weight: np.ndar
     c = np.where(cols >= 0, cols, 0)
     pair_index = (c[:, :, None] * k + c[:, None, :]).ravel()
     pair_weight = (rw[:, None, None] * w[:, :, None] * w[:, None, :]).ravel()
-    normal = np.bincount(pair_index, pair_weight, minlength=k * k).reshape(k, k)
+    normal = np.bincount(pair_index, pair_weight, minlength=k * k).reshape(k, k).astype(np.float64, copy=False)
     rhs = np.stack([np.bincount(c.ravel(), (rw[:, None] * w * r[:, ch:ch + 1]).ravel(), minlength=k)
                     for ch in range(3)], axis=1)
     normal[np.diag_indices(k)] += 1e-9 * max(float(np.mean(np.diag(normal))), 1e-12)

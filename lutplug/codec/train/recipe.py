@@ -3,7 +3,7 @@ architecture ladder the size search walks, smallest first."""
 from __future__ import annotations
 
 import json
-from typing import Dict, Optional
+from typing import Any, Dict, Optional
 
 from lutplug.codec import model as M
 from lutplug.errors import LutError
@@ -13,7 +13,7 @@ from lutplug.metrics import T1
 T1_LIMITS = T1.as_dict()
 
 
-DEFAULT_RECIPE = {
+DEFAULT_RECIPE: Dict[str, Any] = {
     "adam_steps": 1500,
     "lr": 1e-2,
     "batch": 8192,
@@ -32,7 +32,7 @@ DEFAULT_RECIPE = {
 }
 
 
-FIT_RECIPE = {"adam_steps": 2500, "batch": 4096, "lr": 3e-2, "qat_steps": 300, "mse_weight": 1e4, "tail_weight": 1.0}
+FIT_RECIPE: Dict[str, Any] = {"adam_steps": 2500, "batch": 4096, "lr": 3e-2, "qat_steps": 300, "mse_weight": 1e4, "tail_weight": 1.0}
 
 
 def quant_config(config: dict, recipe: dict) -> Dict[str, dict]:

@@ -61,7 +61,7 @@ def estimate_bytes(config: dict) -> int:
 SEED_STRIDE = 1009  # seed offset between the variants of one size trained by fit()
 
 
-def better_attempt(r1: tuple, r2: tuple, targets: dict) -> bool:
+def better_attempt(r1: tuple, r2: tuple, targets: Mapping[str, float]) -> bool:
     """Whether attempt result ``r1`` (cfg, stored, quality, bytes, ok) beats ``r2`` of the same size."""
     return (not r1[4], badness(r1[2], targets), r1[2]["de_mean"]) < (not r2[4], badness(r2[2], targets),
                                                                      r2[2]["de_mean"])
@@ -128,11 +128,13 @@ def fit(table: np.ndarray, *, targets: Mapping[str, float] = T1_LIMITS, budget_b
         rci = dict(rc)
         if may_abort:
             rci["abort_de_mean"] = ABORT_RATIO * targets.get("de_mean", T1_LIMITS["de_mean"])
-        def report(advance: int, de_mean: float) -> None:
-            progress({"stage": "train", "hidden": cfgs[i]["hidden"], "advance": advance, "de_mean": de_mean})
+        report = None
+        if progress is not None:
+            def report(advance: int, de_mean: float, emit: Callable[[dict], None] = progress) -> None:
+                emit({"stage": "train", "hidden": cfgs[i]["hidden"], "advance": advance, "de_mean": de_mean})
 
         out = train_config(table, cfgs[i], rci, seed + SEED_STRIDE * variant, data=data, device=device,
-                           progress=report if progress is not None else None)
+                           progress=report)
         rec = {"index": i, "hidden": cfgs[i]["hidden"], "n_params": M.n_params(cfgs[i]), "variant": variant}
         if out is None:
             return dict(rec, aborted=True, meets=False, seconds=time.time() - t0,

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from typing import List, Optional, Tuple, Union
+from typing import Any, List, Optional, Tuple, Union
 
 import numpy as np
 
@@ -134,7 +134,7 @@ def _as_affine(ocio, t) -> Optional[_Affine]:
             mn_i, mn_o, mx_i, mx_o = mn_o, mn_i, mx_o, mx_i
         if (mn_i is None) != (mn_o is None) or (mx_i is None) != (mx_o is None):
             return None
-        if mn_i is not None and mx_i is not None:
+        if mn_i is not None and mx_i is not None and mn_o is not None and mx_o is not None:
             if mx_i == mn_i:
                 return None
             scale = (mx_o - mn_o) / (mx_i - mn_i)
@@ -181,7 +181,7 @@ def _describe(ocio, ops) -> str:
 
 def extract_exact(ocio, ops, source: str) -> Tuple[Optional[Union[LUT3D, LUT1D]], str]:
     """The exact :class:`LUT3D`/:class:`LUT1D` of an op list, or (None, reason)."""
-    stages: List[object] = []
+    stages: List[Any] = []
     affine = _Affine()
     for t in ops:
         aff = _as_affine(ocio, t)
@@ -259,7 +259,7 @@ def infer_domain(ocio, ops) -> Tuple[np.ndarray, np.ndarray, str]:
                 break
             if t.getDirection() == ocio.TRANSFORM_DIR_INVERSE:
                 try:
-                    mm = np.linalg.inv(mm)
+                    mm = np.asarray(np.linalg.inv(mm), dtype=np.float64)
                 except np.linalg.LinAlgError:
                     break
                 oo = -mm @ oo
@@ -286,7 +286,7 @@ def infer_domain(ocio, ops) -> Tuple[np.ndarray, np.ndarray, str]:
     return np.zeros(3), np.ones(3), "default 0..1"
 
 
-def _log_shaper(lo: np.ndarray, hi: np.ndarray, source: str) -> LUT1D:
+def _log_shaper(lo: np.ndarray, hi: np.ndarray, source: Optional[str]) -> LUT1D:
     t = np.linspace(0.0, 1.0, SHAPER_LENGTH)
     curve = np.log1p(SHAPER_K * t) / np.log1p(SHAPER_K)
     return LUT1D(np.repeat(curve[:, None], 3, axis=1), lo, hi, source=source,
@@ -370,6 +370,9 @@ def lut_from_processor(processor, path: PathLike, size: int = SAMPLE_SIZE
             # sampling that very lattice reproduces it exactly when evaluated trilinearly.
             lo, hi, why = np.zeros(3), np.ones(3), "the inverse 3D LUT (0..1)"
             lut = sample_processor(processor, lo, hi, FAST_INVERSE_GRID, src, shaper=False)
+            if not isinstance(lut, LUT3D):  # pragma: no cover - a 3D grid samples a 3D LUT
+                raise LutError("OpenColorIO gave no 3D table for the inverse 3D LUT", path)
+            lut.comments = list(lut.comments)
             lut.comments.append("interpolation: trilinear (OpenColorIO renders an inverse 3D "
                                 f"LUT as a {FAST_INVERSE_GRID}³ trilinear forward LUT)")
             lut.interpolation = "trilinear"

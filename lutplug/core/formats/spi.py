@@ -201,7 +201,7 @@ def read_spi1d(path: PathLike) -> LUT1D:
     else:
         table = data
     try:
-        return LUT1D(table, dmin, dmax, comments=comments, source=str(path))
+        return LUT1D(table, np.full(3, dmin), np.full(3, dmax), comments=comments, source=str(path))
     except LutError as exc:
         raise exc.with_path(path) from None
 

@@ -1,0 +1,82 @@
+"""Residual lattices (see :mod:`lutplug.codec.model`) and the numpy entry points that handle them:
+:func:`forward_numpy` and :func:`forward_numpy_lattice`."""
+from __future__ import annotations
+
+from typing import Optional
+
+import numpy as np
+
+from lutplug.codec.model.bake import bake_plain
+from lutplug.codec.model.numpy_net import forward_plain, np_params
+
+
+def hdr_encode(v: np.ndarray, dtype=np.float64) -> np.ndarray:
+    """v up to 1, 1 + ln v above (the space residual lattices are stored in); a new array."""
+    out = np.array(v, dtype=dtype)
+    above = out > 1
+    out[above] = 1 + np.log(out[above])
+    return out
+
+
+def hdr_decode(w: np.ndarray, dtype=np.float64) -> np.ndarray:
+    """Inverse of :func:`hdr_encode` (exponent capped at e^79); a new array."""
+    out = np.array(w, dtype=dtype)
+    above = out > 1
+    out[above] = np.exp(np.minimum(out[above], 80) - 1)
+    return out
+
+
+def without_lattice(config: dict) -> dict:
+    """``config`` less its residual lattice: the network that predicts the lattice's nodes."""
+    return {k: v for k, v in config.items() if k != "lattice"}
+
+
+def lattice_nodes(params, config: dict, workers: Optional[int] = None) -> np.ndarray:
+    """Node values of a network with a residual lattice (see the module docstring): float32
+    (N, N, N, 3) ``[b, g, r]``, the network baked to the N³ grid and corrected."""
+    spec = config["lattice"]
+    p = np_params(params)
+    residual = p.pop("lattice")
+    net = hdr_encode(bake_plain(p, without_lattice(config), int(spec["grid"]), workers), np.float32)
+    return corrected_nodes(net, float(spec["step"]), residual)
+
+
+def corrected_nodes(encoded: np.ndarray, step: float, residual: np.ndarray) -> np.ndarray:
+    """Node values from the predictor's :func:`hdr_encode`-d nodes float32 (N, N, N, 3) and the
+    integer residual: ``hdr_decode(encoded + step * residual)``, float32 (the size search
+    measures exactly what decoders compute)."""
+    return hdr_decode(encoded + np.float32(step) * np.asarray(residual, np.float32), np.float32)
+
+
+def lattice_read(nodes: np.ndarray, u: np.ndarray, interpolation: str) -> np.ndarray:
+    """``nodes`` (N, N, N, 3) read at clamped lattice coordinates ``u`` (M, 3): float32 (M, 3)."""
+    from lutplug.core.interpolate import tetrahedral, trilinear
+
+    read = {"tetrahedral": tetrahedral, "trilinear": trilinear}[interpolation]
+    return read(nodes, np.clip(np.asarray(u, np.float32), 0, 1)).astype(np.float32)
+
+
+def forward_numpy(params, config: dict, u: np.ndarray, chunk: int = 8192) -> np.ndarray:
+    """Numpy forward pass, float32 in and out. ``u`` (M,3) in [0,1] (clamped).
+
+    Evaluated in row chunks so the hidden activations stay in cache. With a residual lattice:
+    its node values (:func:`lattice_nodes`, computed on every call) read at ``u``."""
+    if "lattice" in config:
+        return lattice_read(lattice_nodes(params, config), u, config["lattice"]["interpolation"])
+    return forward_plain(params, config, u, chunk)
+
+
+def forward_numpy_lattice(params, config: dict, size: int, workers: Optional[int] = None) -> np.ndarray:
+    """The network at every node of the ``size``³ lattice over [0,1]³: float32 (size, size,
+    size, 3), ``[b, g, r]`` (R fastest) — :func:`forward_numpy` of ``lattice(size)``, faster
+    (:func:`lutplug.codec.model.bake.bake_plain`; ``workers`` threads). With a residual lattice:
+    its nodes, read at the new grid's nodes unless it is the lattice's own."""
+    if "lattice" in config:
+        nodes = lattice_nodes(params, config, workers)
+        if size == nodes.shape[0]:
+            return nodes
+        from lutplug.core.lut import lattice
+
+        return lattice_read(nodes, lattice(size), config["lattice"]["interpolation"]).reshape(
+            size, size, size, 3)
+    return bake_plain(params, config, size, workers)

@@ -1,9 +1,11 @@
-"""Host-free core of the GIMP filter (lutplug.hosts.gimp.engine): the fast evaluators against
-lutplug's reference interpolation and network, file loading with the signature policy, LUT
-images, the info text. No GIMP needed (tests/test_gimp_plugin.py runs the real thing)."""
+"""Host-free core of the GIMP filter (lutplug.hosts.gimp.engine and the modules it gathers): the
+fast evaluators against lutplug's reference interpolation and network, file loading through
+open_nlut with the signature policy (settings.json + the environment's), LUT images, the info
+text. No GIMP needed (tests/test_gimp_plugin.py runs the real thing)."""
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +14,9 @@ import pytest
 from lutplug import LUT1D, LUT3D, LutError, SignatureError, UnsignedError, read_lut, write_lut
 from lutplug.core.interpolate import tetrahedral
 from lutplug.evaluate.load import to_cube
-from lutplug.hosts.gimp import engine
+from lutplug.codec import nlut as nlut_module
+from lutplug.codec import trust as trust_module
+from lutplug.hosts.gimp import engine, kernels
 
 from tests.helpers import SHARED_LUTS, random_table
 from tests.nlut_helpers import random_nlut
@@ -28,7 +32,7 @@ def _rgb(n, lo=-0.3, hi=1.4, seed=0):
 @pytest.mark.parametrize("diff", [True, False])
 def test_tetrahedral_kernel_matches_lutplug(size, diff, monkeypatch):
     if not diff:
-        monkeypatch.setattr(engine, "MAX_DIFF_TABLE_BYTES", 0)
+        monkeypatch.setattr(kernels, "MAX_DIFF_TABLE_BYTES", 0)
     lut = LUT3D(random_table(size, size), [-0.1, 0.0, 0.05], [1.2, 1.0, 0.9])
     k = engine.TetrahedralKernel(lut)
     assert k.diff is diff
@@ -158,7 +162,11 @@ def test_plain_lut_source_and_engines(tmp_path):
     assert np.abs(kernel(rgb) - read_lut(tmp_path / "look.cube").apply(rgb)).max() <= 2e-6
     assert src.summary().startswith("look.cube · 17^3 LUT")
     assert "signature: n/a" in src.summary()
-    assert "title:     warm look" in src.info()
+    assert src.info().splitlines() == [
+        f"source:    look.cube ({(tmp_path / 'look.cube').stat().st_size:,} bytes, 17^3 LUT; "
+        f"sha256 {src.identity[:12]})",
+        "title:     warm look",
+        "signature: n/a (only .nlut files are signed)"]
 
 
 def test_nlut_source_engines_and_text(tmp_path):
@@ -185,6 +193,8 @@ def test_nlut_source_engines_and_text(tmp_path):
     for text in ("network:   [12, 12] silu", "quality:   ΔE00 mean 0.31", "(meets target: yes)",
                  "colour:    ACEScct -> ?", "signature: unsigned"):
         assert text in info, text
+    opened = nlut_module.open_nlut(tmp_path / "n.nlut")     # the text every host shows
+    assert info == "\n".join(opened.summary_lines()) and summary == opened.summary()
 
 
 def test_signature_states(tmp_path, keys):
@@ -216,7 +226,7 @@ def test_tampered_nlut_is_refused_naming_the_file(tmp_path, keys):
 
 def test_without_cryptography_signatures_are_reported_not_checked(tmp_path, keys, monkeypatch):
     signed = _signed(tmp_path, keys)
-    monkeypatch.setattr(engine, "has_cryptography", lambda: False)
+    monkeypatch.setattr(nlut_module, "has_cryptography", lambda: False)
     src = engine.load_source(str(signed))
     assert src.signature.startswith("NOT checked")
     assert any("NOT checked" in w for w in src.warnings)
@@ -310,18 +320,63 @@ def test_shared_lookup_strip_matches_lutplug_reader():
 
 # -------------------------------------------------------------------------------- trust --
 
-def test_trust_from_settings_and_environment(tmp_path):
-    (tmp_path / engine.SETTINGS_FILE).write_text(json.dumps(
+def test_trust_from_settings_and_environment(tmp_path, keys):
+    """settings.json's keys and flag, merged with the environment's policy (all three names,
+    read by lutplug.codec.trust.from_env): one policy."""
+    folder = tmp_path / "plugin"
+    (folder / "keys").mkdir(parents=True)
+    shutil.copy(keys["a"][1], folder / "keys/00-a.pub")
+    (folder / engine.SETTINGS_FILE).write_text(json.dumps(
         {"trusted_keys": ["keys/00-a.pub"], "require_signature": False}))
-    t = engine.Trust.from_settings(tmp_path, environ={})
-    assert t.keys == [str(tmp_path / "keys/00-a.pub")] and t.require_signature is False
-    t = engine.Trust.from_settings(tmp_path, environ={engine.ENV_TRUSTED_KEYS: "/k1.pub:/k2.pub",
-                                                      engine.ENV_REQUIRE_SIGNATURE: "1"})
-    assert t.keys[1:] == ["/k1.pub", "/k2.pub"] and t.require_signature is True
-    assert engine.Trust.from_settings(tmp_path / "none", environ={}) == engine.Trust()
-    (tmp_path / engine.SETTINGS_FILE).write_text("{not json")
+    t = engine.Trust.from_settings(folder, environ={})
+    assert t.keys == [str(folder / "keys/00-a.pub")] and t.require_signature is False
+    policy = t.policy()
+    assert [k.name for k in policy.keys] == ["00-a"] and not policy.require_signature
+    signed_a = _signed(tmp_path, keys, "a", "sa.nlut")
+    signed_b = _signed(tmp_path, keys, "b", "sb.nlut")
+    random_nlut(2).save(tmp_path / "u.nlut")
+    assert engine.load_source(str(signed_a), t).signature == "valid, trusted key 00-a"
+    with pytest.raises(SignatureError, match="not trusted"):
+        engine.load_source(str(signed_b), t)
+
+    t = engine.Trust.from_settings(folder, environ={trust_module.ENV_TRUSTED_KEYS: str(keys["b"][1]),
+                                                    trust_module.ENV_REQUIRE_SIGNATURE: "1"})
+    policy = t.policy()
+    assert sorted(k.name for k in policy.keys) == ["00-a", "b"] and policy.require_signature
+    assert engine.load_source(str(signed_a), t).signature == "valid, trusted key 00-a"
+    assert engine.load_source(str(signed_b), t).signature == "valid, trusted key b"
+    with pytest.raises(UnsignedError, match="signature is required"):
+        engine.load_source(str(tmp_path / "u.nlut"), t)
+
+    store = tmp_path / "trust.txt"
+    store.write_text(f"studio {keys['b'][1]}\n")
+    t = engine.Trust.from_settings(None, environ={trust_module.ENV_TRUST: str(store)})
+    assert engine.load_source(str(signed_b), t).signature == "valid, trusted key studio"
+    with pytest.raises(UnsignedError):      # a store requires signatures unless it says not
+        engine.load_source(str(tmp_path / "u.nlut"), t)
+
+    nothing = engine.Trust.from_settings(tmp_path / "none", environ={})
+    assert nothing.keys == [] and not nothing.require_signature and nothing.policy() is None
+    (folder / engine.SETTINGS_FILE).write_text("{not json")
     with pytest.raises(LutError, match="settings are unreadable"):
-        engine.Trust.from_settings(tmp_path, environ={})
+        engine.Trust.from_settings(folder, environ={})
+
+
+def test_without_trust_the_environment_decides(tmp_path, keys, monkeypatch):
+    signed_b = _signed(tmp_path, keys, "b", "sb.nlut")
+    for name in (trust_module.ENV_TRUST, trust_module.ENV_TRUSTED_KEYS,
+                 trust_module.ENV_REQUIRE_SIGNATURE):
+        monkeypatch.delenv(name, raising=False)
+    assert engine.load_source(str(signed_b)).signature.startswith("intact, key ")
+    monkeypatch.setenv(trust_module.ENV_TRUSTED_KEYS, str(keys["a"][1]))
+    with pytest.raises(SignatureError, match="not trusted"):
+        engine.load_source(str(signed_b))
+    # the policy is read when a .nlut is opened: a plain LUT file never depends on it
+    monkeypatch.setenv(trust_module.ENV_TRUST, str(tmp_path / "missing-store.txt"))
+    write_lut(LUT3D.identity(3), tmp_path / "i.cube")
+    assert engine.load_source(str(tmp_path / "i.cube"), engine.Trust.from_settings(None)).kind == "lut"
+    with pytest.raises(LutError, match="missing-store.txt"):
+        engine.load_source(str(signed_b), engine.Trust.from_settings(None))
 
 
 # -------------------------------------------------------------------------------- cache --

@@ -1,5 +1,6 @@
-"""`lutplug gimp install / uninstall / status` (lutplug.hosts.gimp.install and .cli), without
-GIMP and without the network: wheels come from a folder of small stand-in wheels through the
+"""`lutplug gimp install / uninstall / status` (lutplug.hosts.gimp.install,
+.installed, .profiles, .target, .wheels, .vendor; lutplug.cli.gimp), without GIMP and without the
+network: wheels come from a folder of small stand-in wheels through the
 real offline path (`pip download --no-index --find-links`). The vendored lutplug copy is run in a
 separate Python that cannot import torch, OpenColorIO, OpenImageIO or click."""
 from __future__ import annotations
@@ -20,7 +21,10 @@ from click.testing import CliRunner
 
 from lutplug import LUT3D, LutError, write_lut
 from lutplug.cli import main as lutplug_main
-from lutplug.hosts.gimp import PLUGIN_NAME, install as inst
+from lutplug.hosts.gimp import ENGINES, PLUGIN_NAME, PROC_NAME
+from lutplug.hosts.gimp import installed, profiles, target, vendor
+from lutplug.hosts.gimp import manifest as manifest_mod
+from lutplug.hosts.gimp import wheels as wheels_mod
 
 from tests.helpers import random_table
 from tests.nlut_helpers import random_nlut
@@ -94,20 +98,20 @@ def test_install_writes_one_self_contained_folder(profile, wheels):
     main = folder / f"{PLUGIN_NAME}.py"
     assert main.read_text().startswith("#!/usr/bin/env python3")
     assert os.stat(main).st_mode & 0o111 == 0o111
-    assert main.read_bytes() == inst.PLUGIN_SOURCE.read_bytes()
+    assert main.read_bytes() == vendor.PLUGIN_SOURCE.read_bytes()
     lib = {p.relative_to(folder / "lib" / "lutplug").as_posix()
            for p in (folder / "lib" / "lutplug").rglob("*.py")}
-    assert lib == {rel for _, rel in inst.vendored_sources()}
+    assert lib == {rel for _, rel in vendor.vendored_sources()}
     for rel in lib:
         assert (folder / "lib/lutplug" / rel).read_bytes() == \
-            (inst.package_root() / rel).read_bytes()
+            (vendor.package_root() / rel).read_bytes()
     assert (folder / "vendor/numpy/__init__.py").read_text() == "__version__ = '9.9.0'\n"
     assert (folder / "vendor/_cffi_extra.py").exists()          # .data/purelib unpacked
     assert not (folder / "vendor/tool").exists() and not list(folder.rglob("*.data"))
-    manifest = json.loads((folder / inst.MANIFEST).read_text())
-    assert manifest["format"] == inst.MANIFEST_FORMAT and manifest["python_version"] == "3.13"
+    manifest = json.loads((folder / manifest_mod.MANIFEST).read_text())
+    assert manifest["format"] == manifest_mod.MANIFEST_FORMAT and manifest["python_version"] == "3.13"
     on_disk = {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()}
-    assert set(manifest["files"]) == on_disk - {inst.MANIFEST}
+    assert set(manifest["files"]) == on_disk - {manifest_mod.MANIFEST}
     for rel, digest in manifest["files"].items():
         assert hashlib.sha256((folder / rel).read_bytes()).hexdigest() == digest
     assert sorted(w.split("-")[0] for w in manifest["wheels"]) == ["cffi", "cryptography", "numpy"]
@@ -117,47 +121,58 @@ def test_install_writes_one_self_contained_folder(profile, wheels):
 
 
 def test_vendored_modules_cover_every_lutplug_import():
-    """The AST import closure of the plug-in and its engine (lazy imports included) is vendored,
-    and so is every module the format registry loads by name."""
-    root = inst.package_root()
-    vendored = {rel for _, rel in inst.vendored_sources()}
-    todo = ["hosts/gimp/engine.py"]
-    seen = set()
-    sources = {"hosts/gimp/engine.py": root / "hosts/gimp/engine.py"}
-    plugin_tree = ast.parse(inst.PLUGIN_SOURCE.read_text())
-    extra_roots = [plugin_tree]
-    while todo or extra_roots:
-        tree = extra_roots.pop() if extra_roots else ast.parse(sources[todo[-1]].read_text())
-        if not extra_roots and todo:
-            seen.add(todo.pop())
-        for node in ast.walk(tree):
-            names = []
-            if isinstance(node, ast.Import):
-                names = [a.name for a in node.names]
-            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-                names = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
-            for name in names:
-                if not name.startswith("lutplug"):
-                    continue
-                parts = name.split(".")[1:]
-                for k in range(len(parts) + 1):
-                    base = root.joinpath(*parts[:k])
-                    for cand in (base.with_suffix(".py") if parts[:k] else None, base / "__init__.py"):
-                        if cand is not None and cand.is_file():
-                            rel = cand.relative_to(root).as_posix()
-                            if rel not in seen and rel not in todo:
-                                todo.append(rel)
-                                sources[rel] = cand
-    assert seen <= vendored, sorted(seen - vendored)
-    from lutplug.core.formats import _FORMATS
+    """The plug-in's import closure (lazy imports included) is vendored — what open_nlut needs,
+    the format modules the registry loads by name — and nothing of the CLI, training, metrics or
+    the other hosts."""
+    root = vendor.package_root()
+    vendored = {rel for _, rel in vendor.vendored_sources()}
+    for rel in ("__init__.py", "errors.py", "fileio.py", "optional.py", "core/lut.py",
+                "core/load.py", "codec/nlut.py", "codec/container.py", "codec/layout.py",
+                "codec/signature.py", "codec/signing.py", "codec/trust.py", "codec/tensorfile.py",
+                "hosts/gimp/engine.py", "hosts/gimp/source.py", "hosts/gimp/settings.py",
+                "hosts/gimp/plugin/__init__.py", "hosts/gimp/plugin/pixels.py",
+                "hosts/gimp/plugin/uitest.py"):
+        assert rel in vendored, rel
+    from lutplug.core.formats import format_names
 
-    for fmt in _FORMATS.values():
-        assert f"core/formats/{fmt.module}.py" in vendored
+    for rel in (f"core/formats/{p.name}" for p in (root / "core" / "formats").glob("*.py")):
+        assert rel in vendored, rel
+    assert len(format_names()) > 5
+    for prefix in ("cli/", "evaluate/", "metrics/", "widgets/", "codec/train/", "codec/compress",
+                   "hosts/ocio/", "hosts/nuke/", "hosts/gimp/install", "hosts/gimp/plugin/lutplug_apply"):
+        assert not [rel for rel in vendored if rel.startswith(prefix)], prefix
+    # every lutplug module named by an import statement of a vendored file is vendored too
+    for src, rel in vendor.vendored_sources():
+        for node in ast.walk(ast.parse(src.read_text())):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("lutplug"):
+                names = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+            elif isinstance(node, ast.Import):
+                names = [a.name for a in node.names if a.name.startswith("lutplug")]
+            else:
+                continue
+            for name in names:
+                path = root.joinpath(*name.split(".")[1:])
+                for cand in (path.with_suffix(".py"), path / "__init__.py"):
+                    if cand.is_file():
+                        assert cand.relative_to(root).as_posix() in vendored, (rel, name)
+
+
+def test_plugin_constants_agree_with_the_package():
+    """The plug-in file repeats PLUGIN_NAME, PROC_NAME and ENGINES (it must register even when
+    lutplug cannot be imported): the same values."""
+    tree = ast.parse(vendor.PLUGIN_SOURCE.read_text())
+    names = ("PLUGIN_NAME", "PROC_NAME", "ENGINES", "ENGINE_LABELS")
+    values = {t.id: ast.literal_eval(node.value) for node in tree.body if isinstance(node, ast.Assign)
+              for t in node.targets if isinstance(t, ast.Name) and t.id in names}
+    assert values["PLUGIN_NAME"] == PLUGIN_NAME and values["PROC_NAME"] == PROC_NAME
+    assert values["ENGINES"] == ENGINES and set(values["ENGINE_LABELS"]) == set(ENGINES)
 
 
 def test_installed_lib_runs_without_torch_ocio_oiio_click(profile, wheels, tmp_path):
     _install(profile, wheels)
     folder = profile / "plug-ins" / PLUGIN_NAME
+    modules = [".".join(["lutplug", *Path(rel).with_suffix("").parts]).removesuffix(".__init__")
+               for _, rel in vendor.vendored_sources() if not rel.startswith("hosts/gimp/plugin/")]
     write_lut(LUT3D(random_table(17, 3)), tmp_path / "l.cube")
     random_nlut(5, shaper=True).save(tmp_path / "n.nlut")
     script = f"""
@@ -170,8 +185,11 @@ class Block(importlib.abc.MetaPathFinder):
         return None
 sys.meta_path.insert(0, Block())
 sys.path.insert(0, {str(folder / 'lib')!r})
+import importlib
 import numpy as np
 from lutplug.hosts.gimp import engine
+for name in {modules!r}:   # every vendored module imports (the plug-in's own need GIMP's gi)
+    importlib.import_module(name)
 out = {{}}
 rgb = np.random.default_rng(0).uniform(0, 1, (500, 4)).astype(np.float32)
 for name, eng in (("l.cube", "auto"), ("n.nlut", "mlp"), ("n.nlut", "cube")):
@@ -205,8 +223,8 @@ def test_reinstall_keeps_user_files_and_repairs_ours(profile, wheels):
     assert "kept 1 file(s) you had added: notes.txt" in out
     assert (folder / "notes.txt").read_text() == "mine"
     assert (folder / "lib/lutplug/errors.py").read_bytes() == \
-        (inst.package_root() / "errors.py").read_bytes()
-    assert "notes.txt" not in json.loads((folder / inst.MANIFEST).read_text())["files"]
+        (vendor.package_root() / "errors.py").read_bytes()
+    assert "notes.txt" not in json.loads((folder / manifest_mod.MANIFEST).read_text())["files"]
 
 
 def test_foreign_folder_is_refused_unless_forced(profile, wheels):
@@ -279,7 +297,7 @@ def test_uninstall_leaves_files_it_did_not_install(profile, wheels):
     folder = profile / "plug-ins" / PLUGIN_NAME
     (folder / "lib/my-notes.txt").write_text("keep me")
     (folder / "settings.json").write_text("{}")       # ours, edited: removed, and said so
-    result = inst.uninstall(profile, echo=lambda s: None)
+    result = installed.uninstall(profile, echo=lambda s: None)
     assert result.left == ["lib/my-notes.txt"]
     assert result.modified == ["settings.json"]
     assert sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*")) == \
@@ -291,10 +309,10 @@ def test_uninstall_refuses_what_lutplug_did_not_install(profile):
     folder.mkdir()
     (folder / "x.py").write_text("")
     with pytest.raises(LutError, match="not installed by lutplug"):
-        inst.uninstall(profile)
+        installed.uninstall(profile)
     assert (folder / "x.py").exists()
     with pytest.raises(LutError, match="not installed here"):
-        inst.uninstall(profile.parent / "elsewhere")
+        installed.uninstall(profile.parent / "elsewhere")
 
 
 # ------------------------------------------------------------------------------- status --
@@ -309,7 +327,7 @@ def test_status_reports_changes_and_outdated_modules(profile, wheels):
     assert st["installed"] and st["python_version"] == "3.13"
     assert st["changed_since_install"] == [] and st["differs_from_this_lutplug"] == []
     (profile / "plug-ins" / PLUGIN_NAME / "lib/lutplug/fileio.py").write_text("# old\n")
-    st = inst.status(profile)
+    st = installed.status(profile)
     assert st["changed_since_install"] == ["lib/lutplug/fileio.py"]
     assert st["differs_from_this_lutplug"] == ["lib/lutplug/fileio.py"]
     res = runner.invoke(lutplug_main, ["gimp", "status", "--gimp-dir", str(profile)])
@@ -321,48 +339,48 @@ def test_status_reports_changes_and_outdated_modules(profile, wheels):
 def test_find_profile(tmp_path):
     home = tmp_path / "home"
     with pytest.raises(LutError, match="no GIMP 3 profile found"):
-        inst.find_profile(environ={}, home=home, system="Linux")
+        profiles.find_profile(environ={}, home=home, system="Linux")
     (home / ".config/GIMP/3.0").mkdir(parents=True)
-    assert inst.find_profile(environ={}, home=home, system="Linux") == home / ".config/GIMP/3.0"
+    assert profiles.find_profile(environ={}, home=home, system="Linux") == home / ".config/GIMP/3.0"
     (home / ".config/GIMP/3.2").mkdir()
-    assert inst.find_profile(environ={}, home=home, system="Linux") == home / ".config/GIMP/3.2"
+    assert profiles.find_profile(environ={}, home=home, system="Linux") == home / ".config/GIMP/3.2"
     xdg = tmp_path / "xdg"
     (xdg / "GIMP/3.0").mkdir(parents=True)
-    assert inst.find_profile(environ={"XDG_CONFIG_HOME": str(xdg)}, home=home,
+    assert profiles.find_profile(environ={"XDG_CONFIG_HOME": str(xdg)}, home=home,
                              system="Linux") == xdg / "GIMP/3.0"
     (home / ".var/app/org.gimp.GIMP/config/GIMP/3.0").mkdir(parents=True)
     with pytest.raises(LutError, match="several GIMP 3 profiles"):
-        inst.find_profile(environ={}, home=home, system="Linux")
-    assert inst.find_profile(environ={"GIMP3_DIRECTORY": str(tmp_path / "p")}, home=home) == \
+        profiles.find_profile(environ={}, home=home, system="Linux")
+    assert profiles.find_profile(environ={"GIMP3_DIRECTORY": str(tmp_path / "p")}, home=home) == \
         tmp_path / "p"
     win = {"APPDATA": str(tmp_path / "Roaming")}
     (tmp_path / "Roaming/GIMP/3.0").mkdir(parents=True)
-    assert inst.find_profile(environ=win, home=home, system="Windows") == \
+    assert profiles.find_profile(environ=win, home=home, system="Windows") == \
         tmp_path / "Roaming/GIMP/3.0"
     (home / "Library/Application Support/GIMP/3.0").mkdir(parents=True)
-    assert inst.find_profile(environ={}, home=home, system="Darwin") == \
+    assert profiles.find_profile(environ={}, home=home, system="Darwin") == \
         home / "Library/Application Support/GIMP/3.0"
 
 
 def test_targets_and_pip_command(monkeypatch, tmp_path):
-    tags = inst.platform_tags("Linux", "x86_64", "2.41")
+    tags = target.platform_tags("Linux", "x86_64", "2.41")
     assert tags[0] == "manylinux_2_41_x86_64" and "manylinux_2_17_x86_64" in tags
     assert tags[-1] == "manylinux2014_x86_64"
-    assert inst.platform_tags("Windows", "x86_64") == ["win_amd64"]
-    assert "macosx_11_0_arm64" in inst.platform_tags("Darwin", "arm64")
-    monkeypatch.setattr(inst, "gimp_python", lambda: None)
-    t = inst.detect_target()
+    assert target.platform_tags("Windows", "x86_64") == ["win_amd64"]
+    assert "macosx_11_0_arm64" in target.platform_tags("Darwin", "arm64")
+    monkeypatch.setattr(target, "gimp_python", lambda: None)
+    t = target.detect_target()
     assert t.python_version == "3.13" and "pass --python-version" in t.how
-    t = inst.detect_target(profile=Path("/home/u/.var/app/org.gimp.GIMP/config/GIMP/3.0"))
+    t = target.detect_target(profile=Path("/home/u/.var/app/org.gimp.GIMP/config/GIMP/3.0"))
     assert "Flatpak" in t.how
     with pytest.raises(LutError, match="3.13"):
-        inst.detect_target("3")
-    t = inst.Target("3.13", ["manylinux_2_17_x86_64"], "test")
-    cmd = inst.pip_command(tmp_path, t, tmp_path / "w")
+        target.detect_target("3")
+    t = target.Target("3.13", ["manylinux_2_17_x86_64"], "test")
+    cmd = wheels_mod.pip_command(tmp_path, t, tmp_path / "w")
     for part in ("download", "--only-binary=:all:", "--no-index", "--find-links", "cp313",
                  "manylinux_2_17_x86_64", "numpy", "cryptography"):
         assert part in cmd
-    assert "--no-index" not in inst.pip_command(tmp_path, t, None)
+    assert "--no-index" not in wheels_mod.pip_command(tmp_path, t, None)
 
 
 def test_download_says_what_it_fetches_and_keeps_it(monkeypatch, tmp_path, wheels):
@@ -379,11 +397,11 @@ def test_download_says_what_it_fetches_and_keeps_it(monkeypatch, tmp_path, wheel
                 shutil.copy(w, dest)
         return subprocess.CompletedProcess(cmd, 0, "", "")
 
-    monkeypatch.setattr(inst.subprocess, "run", fake_run)
+    monkeypatch.setattr(wheels_mod.subprocess, "run", fake_run)
     lines = []
     keep = tmp_path / "cache"
-    got = inst.fetch_wheels(tmp_path / "dl" if (tmp_path / "dl").mkdir() is None else None,
-                            inst.Target("3.13", ["manylinux_2_17_x86_64"], "t"), None,
+    got = wheels_mod.fetch_wheels(tmp_path / "dl" if (tmp_path / "dl").mkdir() is None else None,
+                            target.Target("3.13", ["manylinux_2_17_x86_64"], "t"), None,
                             lines.append, keep_in=keep)
     assert "--no-index" not in calls[0]
     assert lines[0].startswith("downloading from PyPI with pip: numpy, cryptography")
@@ -398,7 +416,7 @@ def test_cli_registers_the_gimp_group():
     for cmd in ("install", "uninstall", "status", "download-wheels"):
         assert cmd in res.output
     # the module imported at CLI start-up imports nothing heavy (numpy comes with lutplug itself)
-    proc = subprocess.run([sys.executable, "-c", "import sys, lutplug.hosts.gimp.cli; print(sorted("
+    proc = subprocess.run([sys.executable, "-c", "import sys, lutplug.cli.gimp; print(sorted("
                            "m for m in ('torch', 'gi', 'PyOpenColorIO', 'lutplug.hosts.gimp.engine',"
                            " 'lutplug.hosts.gimp.install', 'lutplug.codec.nlut') if m in sys.modules))"],
                           capture_output=True, text=True)

@@ -100,3 +100,27 @@ def test_bad_input_exits_2_and_writes_nothing(grade, tmp_path, problem):
 def test_signature_can_be_required(grade, tmp_path):
     r = _run("nuke", "script", grade, "-o", tmp_path / "x.nk", "--require-signature")
     assert r.exit_code == 2 and "not signed" in r.output
+
+
+def test_pubkey_and_the_environment_are_one_trust_policy(grade, tmp_path, monkeypatch):
+    pytest.importorskip("cryptography")
+    from lutplug.codec.nlut import sign_file
+    from lutplug.codec.signing import generate_keypair, load_private_key
+
+    for var in ("LUTPLUG_TRUST", "LUTPLUG_TRUSTED_KEYS", "LUTPLUG_REQUIRE_SIGNATURE"):
+        monkeypatch.delenv(var, raising=False)
+    for name in ("a", "b"):
+        generate_keypair(tmp_path / f"{name}.key", tmp_path / f"{name}.pub")
+    sign_file(grade, load_private_key(tmp_path / "a.key"))
+    ok = _run("nuke", "script", grade, "-o", tmp_path / "ok.nk", "--pubkey", tmp_path / "a.pub")
+    assert ok.exit_code == 0, ok.output
+    node = nkread.parse((tmp_path / "ok.nk").read_text()).nodes[0]
+    assert "signature: valid, trusted key a" in node.user_knob("info").target
+    other = _run("nuke", "script", grade, "-o", tmp_path / "other.nk", "--pubkey", tmp_path / "b.pub")
+    assert other.exit_code == 2 and "not trusted" in other.output
+    # without --pubkey the environment's policy applies (here: only b is trusted)
+    monkeypatch.setenv("LUTPLUG_TRUSTED_KEYS", str(tmp_path / "b.pub"))
+    env = _run("nuke", "script", grade, "-o", tmp_path / "env.nk")
+    assert env.exit_code == 2 and "not trusted" in env.output and not (tmp_path / "env.nk").exists()
+    missing = _run("nuke", "script", grade, "-o", tmp_path / "m.nk", "--pubkey", tmp_path / "none.pub")
+    assert missing.exit_code == 2 and "none.pub" in missing.output

@@ -34,7 +34,7 @@ def nuke(monkeypatch, tmp_path):
     assert Path(fake.__file__).parent == FAKE, "another nuke module is importable"
     fake.reset()
     monkeypatch.setenv("LUTPLUG_NUKE_CACHE", str(tmp_path / "cache"))
-    for var in ("LUTPLUG_TRUSTED_KEYS", "LUTPLUG_REQUIRE_SIGNATURE"):
+    for var in ("LUTPLUG_TRUST", "LUTPLUG_TRUSTED_KEYS", "LUTPLUG_REQUIRE_SIGNATURE"):
         monkeypatch.delenv(var, raising=False)
     from lutplug.hosts.nuke import plugin
 
@@ -121,7 +121,9 @@ def test_choosing_a_file_loads_kernel_and_cube(nuke, lp, nlut_path):
     assert os.path.isfile(cube) and n.content_hash in cube
     assert g["load_ok"].value() and g["has_mlp"].value() and g["content_hash"].value() == n.content_hash
     assert g["label"].value() == "show.nlut" and g["tile_color"].value() == 0
-    assert "source:     show.nlut" in g["info"].value()
+    n_bytes = nlut_path.stat().st_size
+    assert g["info"].value().startswith(f"source:    show.nlut (.nlut v1, {n_bytes:,} bytes; ")
+    assert "\nsignature: unsigned\n" in g["info"].value()
     assert not nuke.messages and not nuke.errors
     _choose(nuke, g, nlut_path)                                     # same file: nothing to compile
     assert blink["recompile"].executions == before + 1
@@ -258,6 +260,27 @@ def test_script_load_does_not_silently_pick_up_a_changed_file(nuke, lp, nlut_pat
     assert any("changed on disk" in e for e in nuke.errors) and not nuke.messages
     nlut_path.unlink()                                    # ... or removed it: keep rendering the grade
     assert lp.refresh(g) == "changed" and g.node("LutPlugBlink")["kernelSource"].value() == kernel
+
+
+def test_script_load_reports_a_file_the_trust_policy_now_refuses(nuke, lp, nlut_path, tmp_path,
+                                                                 monkeypatch):
+    """The identity check at script load opens the file under the same trust policy as loading:
+    a grade no longer trusted here is reported (and the node keeps what it rendered)."""
+    pytest.importorskip("cryptography")
+    from lutplug.codec.nlut import sign_file
+    from lutplug.codec.signing import generate_keypair, load_private_key
+
+    for name in ("a", "b"):
+        generate_keypair(tmp_path / f"{name}.key", tmp_path / f"{name}.pub")
+    sign_file(nlut_path, load_private_key(tmp_path / "a.key"))
+    monkeypatch.setenv("LUTPLUG_TRUSTED_KEYS", str(tmp_path / "a.pub"))
+    g = lp.create()
+    _choose(nuke, g, nlut_path)
+    assert g["load_ok"].value() and "signature: valid, trusted key a" in g["info"].value()
+    assert lp.refresh(g) == "none"
+    monkeypatch.setenv("LUTPLUG_TRUSTED_KEYS", str(tmp_path / "b.pub"))   # another site's policy
+    assert lp.refresh(g) == "changed" and g["load_ok"].value()
+    assert "not trusted" in g["info"].value() and any("not trusted" in e for e in nuke.errors)
 
 
 def test_script_load_retries_a_file_that_failed(nuke, lp, tmp_path):

@@ -8,6 +8,7 @@ import itertools
 import numpy as np
 import pytest
 
+from lutplug import __version__
 from lutplug.codec.blink import kernel_source
 from lutplug.hosts.nuke import graph, nk
 from lutplug.hosts.nuke.source import load_source
@@ -130,7 +131,11 @@ def _check_group(g: nkread.Node, loaded, cube_file):
     assert g.knobs["active_engine"] == nkread.Expression(graph.ACTIVE_ENGINE_EXPR)
     assert g.knobs["blink_available"] == nkread.Expression(graph.BLINK_AVAILABLE_EXPR)
     info = uk["info"].target
-    assert "source:" in info and "signature:  unsigned" in info and "colour:" in info
+    assert info.startswith("source:    Look.nlut (.nlut v1, ") and "\nsignature: unsigned\n" in info
+    assert "\nquality:   not measured\n" in info and "\nnetwork:   " in info
+    # the info text, UTF-8 included (the lineage line's "…"), reads back verbatim from the script
+    assert "…" in info
+    assert info == graph.build_group(loaded, "standalone", cube_file=cube_file).user_knob("info").value
     return names
 
 
@@ -146,7 +151,8 @@ def test_gizmo_text_parses_to_the_lutplug_graph(loaded):
     assert "file" not in uk and "reload" not in uk and "cube_file" in uk  # standalone: no lutplug needed
     assert "_b['recompile'].execute()" in g.knobs["onCreate"]
     info = g.user_knob("info").target
-    assert "(see cube file)" in info and loaded.cube_path not in info and "baked:" in info
+    assert "(see cube file)" in info and loaded.cube_path not in info
+    assert info.endswith(f"\nbaked:     standalone node written by lutplug {__version__}")
     assert "import lutplug" not in text  # renders on a farm without lutplug
 
 

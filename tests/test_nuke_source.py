@@ -1,6 +1,7 @@
 """Loading a LutPlug node's file without Nuke: the kernel, the dense cube baked into a cache named
 by content hash (read back by OpenColorIO's own FileTransform, as OCIOFileTransform does), the
-info panel, signatures (with and without the cryptography package) and every kind of bad file."""
+info panel (the info lines every host shows, plus the node's engines), signatures (with and
+without the cryptography package) and every kind of bad file."""
 from __future__ import annotations
 
 import os
@@ -8,10 +9,11 @@ import os
 import numpy as np
 import pytest
 
-from lutplug.codec.nlut import NeuralLUT, load_nlut, sign_file
+from lutplug.codec import nlut as nlut_module
+from lutplug.codec import trust
+from lutplug.codec.nlut import NeuralLUT, load_nlut, open_nlut, sign_file
 from lutplug.core.formats import read_lut, write_lut
 from lutplug.core.lut import LUT1D, LUT3D
-from lutplug.hosts.nuke import source
 from lutplug.hosts.nuke.source import cache_root, file_identity, load_source
 from tests.nlut_helpers import random_nlut
 
@@ -22,10 +24,23 @@ def _described(seed=1, **kw) -> NeuralLUT:
         "title": "Show look",
         "colorspace": {"input": "ACEScct", "output": "Rec.709"},
         "provenance": {"source": "show_look.cube", "source_bytes": 918_223, "grid": 33,
+                       "source_sha256": "ab12" * 16,
                        "created": "2026-01-02T03:04:05+00:00", "lutplug": "0.1.0"},
         "quality": {"de_mean": 0.21, "de_p95": 0.6, "de_p99": 0.9, "de_max": 1.8, "psnr": 50.1,
                     "meets_target": True}})
     return n
+
+
+@pytest.fixture(autouse=True)
+def no_trust_policy(monkeypatch):
+    """Each test starts without a trust policy in the environment (it sets one where it needs it)."""
+    for var in (trust.ENV_TRUST, trust.ENV_TRUSTED_KEYS, trust.ENV_REQUIRE_SIGNATURE):
+        monkeypatch.delenv(var, raising=False)
+
+
+def _policy(*pems, require=False):
+    """What an explicit key list becomes (``lutplug nuke --pubkey``): a trust policy."""
+    return trust.pem_keys(list(pems), require)
 
 
 @pytest.fixture()
@@ -45,12 +60,18 @@ def test_nlut_loads_with_kernel_cube_and_info(nlut_path, tmp_path):
     assert got.cube_size == 65
     assert got.cube_path == str((cache / n.content_hash / "cube65.cube").resolve())
     info = got.info
-    for needle in ("source:     show.nlut", "made from:  show_look.cube  (33^3, 918,223 bytes, ",
-                   "ratio:", ":1 vs a float32 33^3 cube",
-                   "quality:    dE00 mean 0.21  p99 0.9  max 1.8  PSNR 50.1 dB  (meets target: yes)",
-                   "colour:     ACEScct -> Rec.709", "signature:  unsigned",
-                   "engines:    GPU MLP (BlinkScript, NukeX / Nuke Studio) or dense cube 65^3"):
+    size = nlut_path.stat().st_size
+    for needle in (f"source:    show.nlut (.nlut v1, {size:,} bytes; {round(918_223 / size, 1)}:1 vs "
+                   f"its source, {round(33 ** 3 * 12 / size, 1)}:1 vs a float32 33^3 cube)",
+                   "title:     Show look",
+                   "made from: show_look.cube (33^3, 918,223 bytes, sha256 ab12ab12ab12ab12…)",
+                   "quality:   ΔE00 mean 0.21  p99 0.9  max 1.8  PSNR 50.1 dB  (meets target: yes)",
+                   "colour:    ACEScct -> Rec.709", "signature: unsigned",
+                   "engines:   GPU MLP (BlinkScript, NukeX / Nuke Studio) or dense cube 65^3 "
+                   f"({got.cube_path})"):
         assert needle in info, needle
+    # the file's own lines are exactly the ones every host shows; the node adds its engines
+    assert info.splitlines()[:-1] == open_nlut(nlut_path).summary_lines()
     # the cache is content-addressed: a second load reuses the cube, another size adds one
     stamp = os.stat(got.cube_path).st_mtime_ns
     again = load_source(str(nlut_path), cache_dir=cache)
@@ -124,7 +145,10 @@ def test_plain_lut_file_is_cube_only(tmp_path, ocio_file_apply):
     assert got.cube_size == 17  # auto keeps the LUT's own grid: no resampling
     x = np.random.default_rng(3).random((3000, 3)).astype(np.float32)
     np.testing.assert_allclose(ocio_file_apply(got.cube_path, x), lut.apply(x), atol=2e-5)
-    assert "network:    none (a plain LUT)" in got.info and "dense cube 17^3" in got.info
+    assert got.info.splitlines()[0].startswith(f"source:    grade.cube ({path.stat().st_size:,} bytes, "
+                                              "17^3 LUT, sha256 ")
+    assert "network:   none (a plain LUT)" in got.info and "dense cube 17^3" in got.info
+    assert "signature: n/a (only .nlut files are signed)" in got.info
 
 
 def _tamper(path, offset=40):
@@ -188,18 +212,21 @@ def test_signature_states(tmp_path, nlut_path, keys):
     sign_file(nlut_path, keys["a"])
     assert file_identity(str(nlut_path)) == signed_hash  # identity survives re-signing
     cache = tmp_path / "cache"
-    valid = load_source(str(nlut_path), "17", cache_dir=cache, trusted_keys=[keys["a.pub"]])
-    assert valid.ok and "signature:  valid, signed by a trusted key (key " in valid.info
-    intact = load_source(str(nlut_path), "17", cache_dir=cache, trusted_keys=[])
-    assert intact.ok and "signed and intact; the key is not among the trusted keys" in intact.info
-    other = load_source(str(nlut_path), "17", cache_dir=cache, trusted_keys=[keys["b.pub"]])
+    valid = load_source(str(nlut_path), "17", cache_dir=cache, policy=_policy(keys["a.pub"]))
+    assert valid.ok and "signature: valid, trusted key a" in valid.info
+    intact = load_source(str(nlut_path), "17", cache_dir=cache)
+    assert intact.ok and "signature: intact, key " in intact.info and "integrity only" in intact.info
+    other = load_source(str(nlut_path), "17", cache_dir=cache, policy=_policy(keys["b.pub"]))
     assert not other.ok and "not trusted" in other.error
     _tamper(nlut_path, offset=-1)  # the signature's last byte: the structure still holds
-    tampered = load_source(str(nlut_path), "17", cache_dir=cache, trusted_keys=[])
+    tampered = load_source(str(nlut_path), "17", cache_dir=cache)
     assert not tampered.ok and "altered after signing" in tampered.error
 
 
 def test_unsigned_file_refused_when_a_signature_is_required(nlut_path, tmp_path, monkeypatch):
+    assert load_source(str(nlut_path), "17", cache_dir=tmp_path / "cache").ok
+    need = load_source(str(nlut_path), "17", cache_dir=tmp_path / "cache", policy=_policy(require=True))
+    assert not need.ok and "not signed" in need.error
     monkeypatch.setenv("LUTPLUG_REQUIRE_SIGNATURE", "1")
     got = load_source(str(nlut_path), "17", cache_dir=tmp_path / "cache")
     assert not got.ok and "not signed" in got.error
@@ -209,26 +236,35 @@ def test_trusted_keys_come_from_the_environment(nlut_path, tmp_path, keys, monke
     sign_file(nlut_path, keys["a"])
     monkeypatch.setenv("LUTPLUG_TRUSTED_KEYS", os.pathsep.join([keys["b.pub"], keys["a.pub"]]))
     got = load_source(str(nlut_path), "17", cache_dir=tmp_path / "cache")
-    assert got.ok and "valid, signed by a trusted key" in got.info
+    assert got.ok and "signature: valid, trusted key a" in got.info
     monkeypatch.setenv("LUTPLUG_TRUSTED_KEYS", keys["b.pub"])
     assert not load_source(str(nlut_path), "17", cache_dir=tmp_path / "cache").ok
+    # an explicit key adds to the environment's policy: one policy, never a way around it
+    both = load_source(str(nlut_path), "17", cache_dir=tmp_path / "cache", policy=_policy(keys["a.pub"]))
+    assert both.ok and "signature: valid, trusted key a" in both.info
 
 
 def test_without_cryptography_the_info_panel_says_so(nlut_path, tmp_path, keys, monkeypatch):
     """Inside Nuke only numpy is assumed: a signed file still loads, marked unverified."""
     sign_file(nlut_path, keys["a"])
-    monkeypatch.setattr(source, "_has_cryptography", lambda: False)
-    got = load_source(str(nlut_path), "17", cache_dir=tmp_path / "cache", trusted_keys=[])
+    monkeypatch.setattr(nlut_module, "has_cryptography", lambda: False)
+    got = load_source(str(nlut_path), "17", cache_dir=tmp_path / "cache")
     assert got.ok, got.error
-    assert "signature:  signed, NOT verified (no cryptography package in this Python)" in got.info
-    assert "WARNING:    signature NOT verified" in got.info
+    assert "signature: NOT checked (signed with key " in got.info
+    assert "the cryptography package is unavailable)" in got.info
+    assert "WARNING:   signature NOT checked: the cryptography package is not available" in got.info
+    assert got.warnings and got.warnings[0].startswith("signature NOT checked")
     assert got.content_hash == file_identity(str(nlut_path))
     # ... but where a verified signature is required, it cannot be given: refused, with the reason
-    need = load_source(str(nlut_path), "17", cache_dir=tmp_path / "cache", trusted_keys=[keys["a.pub"]])
+    need = load_source(str(nlut_path), "17", cache_dir=tmp_path / "cache", policy=_policy(keys["a.pub"]))
     assert not need.ok and "cryptography package is not available" in need.error
+    monkeypatch.setenv("LUTPLUG_TRUSTED_KEYS", keys["a.pub"])  # the environment's policy: the same
+    assert "cryptography package is not available" in \
+        load_source(str(nlut_path), "17", cache_dir=tmp_path / "cache").error
+    monkeypatch.delenv("LUTPLUG_TRUSTED_KEYS")
     # structure is still checked without cryptography
     _tamper(nlut_path, offset=9)
-    assert not load_source(str(nlut_path), "17", cache_dir=tmp_path / "cache", trusted_keys=[]).ok
+    assert not load_source(str(nlut_path), "17", cache_dir=tmp_path / "cache").ok
 
 
 def test_cube_beside_an_output_never_overwrites_the_input(tmp_path):
@@ -255,6 +291,7 @@ def test_unwritable_cache_keeps_the_gpu_engine(tmp_path, nlut_path):
     cache.write_text("a file where the cache folder should be")
     got = load_source(str(nlut_path), "17", cache_dir=cache)
     assert got.ok and got.has_mlp and got.cube_path == ""
+    assert "WARNING:   the dense cube could not be written" in got.info
     assert "only the GPU MLP engine works" in got.info
     lut = tmp_path / "plain.cube"
     write_lut(LUT3D.identity(5), lut)

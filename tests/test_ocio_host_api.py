@@ -3,6 +3,7 @@ config that names .nlut files and nothing else on disk)."""
 from __future__ import annotations
 
 import gc
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -26,7 +27,7 @@ def test_package_import_is_light():
     import subprocess
     import sys
 
-    code = ("import sys, lutplug.hosts.ocio, lutplug.hosts.ocio.cli; "
+    code = ("import sys, lutplug.hosts.ocio, lutplug.hosts.ocio.grades, lutplug.cli.ocio; "
             "print('PyOpenColorIO' in sys.modules, 'numpy' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split()[0] == "False"
@@ -104,6 +105,68 @@ def test_processor_trust(tmp_path):
     random_nlut(24).save(tmp_path / "g.nlut")
     with pytest.raises(LutError, match="not signed"):
         host.processor(tmp_path / "g.nlut", 9, trusted_keys=[pub], require_signature=True)
+
+
+@pytest.fixture
+def signed_grades(tmp_path, monkeypatch):
+    """(folder, {name: public key path}): g.nlut signed by key a, u.nlut unsigned; no trust policy
+    in the environment until a test sets one."""
+    pytest.importorskip("cryptography")
+    from lutplug.codec import signing
+    from lutplug.codec.nlut import sign_file
+
+    for var in ("LUTPLUG_TRUST", "LUTPLUG_TRUSTED_KEYS", "LUTPLUG_REQUIRE_SIGNATURE"):
+        monkeypatch.delenv(var, raising=False)
+    for name in ("a", "b"):
+        signing.generate_keypair(tmp_path / name, tmp_path / f"{name}.pub")
+    random_nlut(25).save(tmp_path / "g.nlut")
+    random_nlut(26).save(tmp_path / "u.nlut")
+    sign_file(tmp_path / "g.nlut", signing.load_private_key(tmp_path / "a"))
+    return tmp_path, {"a": tmp_path / "a.pub", "b": tmp_path / "b.pub"}
+
+
+def test_processor_follows_the_environments_trust_policy(signed_grades, monkeypatch):
+    """One policy everywhere: $LUTPLUG_* as every host reads it, plus the caller's keys."""
+    from lutplug.codec import signing
+    from lutplug.hosts import ocio as host
+
+    folder, pubs = signed_grades
+    host.processor(folder / "g.nlut", 9)
+    host.processor(folder / "u.nlut", 9)
+    monkeypatch.setenv("LUTPLUG_TRUSTED_KEYS", str(pubs["b"]))
+    with pytest.raises(LutError, match="not trusted"):
+        host.processor(folder / "g.nlut", 9)
+    with pytest.raises(LutError, match="not trusted"):              # bytes too
+        host.processor((folder / "g.nlut").read_bytes(), 9)
+    host.processor(folder / "g.nlut", 9, trusted_keys=[signing.load_public_key(pubs["a"])])
+    monkeypatch.setenv("LUTPLUG_REQUIRE_SIGNATURE", "1")
+    with pytest.raises(LutError, match="not signed"):
+        host.processor(folder / "u.nlut", 9)
+
+
+def test_without_cryptography_a_signed_grade_loads_with_a_warning(signed_grades, monkeypatch):
+    from lutplug.codec import nlut as nlut_module
+    from lutplug.hosts import ocio as host
+    from lutplug.hosts.ocio import NlutIOProxy
+
+    folder, pubs = signed_grades
+    monkeypatch.setattr(nlut_module, "has_cryptography", lambda: False)
+    with pytest.warns(RuntimeWarning, match="signature NOT checked"):
+        host.processor(folder / "g.nlut", 9)
+    config = CONFIG.replace("a.nlut", "g.nlut").replace("search_path: grades", "search_path: .")
+    ocio.ClearAllCaches()
+    with pytest.warns(RuntimeWarning, match="g.nlut: signature NOT checked"):
+        NlutIOProxy(config, root=folder, size=9).config().getProcessor(
+            ocio.LookTransform("log", "log", "a"))
+    # where a trusted signature is asked for, it cannot be checked: refused, saying why
+    monkeypatch.setenv("LUTPLUG_TRUSTED_KEYS", str(pubs["a"]))
+    with pytest.raises(LutError, match="cryptography package is not available"):
+        host.processor(folder / "g.nlut", 9)
+    ocio.ClearAllCaches()
+    with pytest.raises(Exception, match="cryptography package is not available"):
+        NlutIOProxy(config, root=folder, size=9).config().getProcessor(
+            ocio.LookTransform("log", "log", "a"))
+    ocio.ClearAllCaches()
 
 
 # -- NlutIOProxy ------------------------------------------------------------------------------------
@@ -196,6 +259,31 @@ def test_proxy_refuses_tampered_and_untrusted_grades_clearly(grade_dir):
     unsigned = NlutIOProxy(CONFIG, root=root, size=9, trusted_keys=[pub], require_signature=True).config()
     with pytest.raises(Exception, match="not signed"):
         unsigned.getProcessor("lin", "graded")      # b.nlut was never signed
+    ocio.ClearAllCaches()
+
+
+def test_proxy_adds_its_keys_to_the_environments_policy(grade_dir, monkeypatch):
+    from lutplug.codec import signing
+    from lutplug.codec.nlut import sign_file
+    from lutplug.hosts.ocio import NlutIOProxy
+
+    root, _, _ = grade_dir
+    for name in ("k", "other"):
+        signing.generate_keypair(root / name, root / f"{name}.pub")
+    sign_file(root / "grades" / "a.nlut", signing.load_private_key(root / "k"))
+    look = ocio.LookTransform("log", "log", "a")
+    monkeypatch.setenv("LUTPLUG_TRUSTED_KEYS", str(root / "other.pub"))
+    ocio.ClearAllCaches()
+    with pytest.raises(Exception, match="not trusted"):
+        NlutIOProxy(CONFIG, root=root, size=9).config().getProcessor(look)
+    ocio.ClearAllCaches()
+    proxy = NlutIOProxy(CONFIG, root=root, size=9, trusted_keys=[signing.load_public_key(root / "k.pub")])
+    proxy.config().getProcessor(look)
+    assert [Path(p).name for p, _ in proxy.loaded] == ["a.nlut"]
+    monkeypatch.setenv("LUTPLUG_REQUIRE_SIGNATURE", "1")             # b.nlut was never signed
+    ocio.ClearAllCaches()
+    with pytest.raises(Exception, match="not signed"):
+        NlutIOProxy(CONFIG, root=root, size=9).config().getProcessor("lin", "graded")
     ocio.ClearAllCaches()
 
 

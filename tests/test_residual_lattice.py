@@ -185,7 +185,7 @@ def test_hosts_use_the_cube_of_a_lattice(tmp_path):
         np.testing.assert_allclose(kernel(x), n.apply(x), atol=1e-5)
     got = load_source(str(path), cache_dir=tmp_path / "cache")
     assert got.ok and not got.has_mlp and got.cube_size == 6
-    assert "residual lattice" in got.warnings[0] and "engines:    dense cube 6^3" in got.info
+    assert "residual lattice" in got.warnings[0] and "engines:   dense cube 6^3" in got.info
     np.testing.assert_allclose(read_lut(got.cube_path).table, n.apply_lattice(6), atol=1e-5)
     result = CliRunner().invoke(main, ["export", str(path), "--glsl", str(tmp_path / "s.glsl")])
     assert result.exit_code == 2 and "residual lattice" in result.output

@@ -247,7 +247,7 @@ def test_ocio_proxy_honours_the_configured_trust_store(files, keys, tmp_path, mo
 def test_gimp_engine_honours_the_configured_trust_store(files, keys, tmp_path):
     from lutplug.hosts.gimp import engine
 
-    t = engine.Trust.from_settings(None, environ={engine.ENV_TRUST: str(files["store"])})
+    t = engine.Trust.from_settings(None, environ={trust.ENV_TRUST: str(files["store"])})
     assert "valid, trusted key studio" in engine.load_source(str(files["signed"]), t).signature
     for what, path in _bad_variants(files, keys, tmp_path).items():
         with pytest.raises(LutError):

@@ -14,7 +14,7 @@ import traitlets
 from PIL import Image
 
 from lutplug import LUT3D, read_lut
-from lutplug.codec.nlut import load_nlut
+from lutplug.codec.nlut import load_nlut, open_nlut
 from lutplug.data import data_path
 from lutplug.evaluate.ocio_cpu import apply_image
 from lutplug.metrics.heatmap import colorize
@@ -252,12 +252,18 @@ def test_pack_browser_pairs_measures_and_opens(tmp_path, lut):
     assert pair.ratio == pytest.approx(CUBE.stat().st_size / (tmp_path / "look_small.nlut").stat().st_size)
     assert (items["lone"].de_mean, items["lone"].ratio) == (0.31, 50000 / (tmp_path / "lone.nlut").stat().st_size)
     assert "stored" in items["lone"].quality
+    # a .nlut card carries the info text every host shows (its tooltip in the browser)
+    assert items["lone"].info == "\n".join(open_nlut(tmp_path / "lone.nlut").summary_lines())
+    assert items["lone"].info.startswith("source:    lone.nlut (.nlut v")
+    assert "\nquality:   ΔE00 mean 0.31  p99 ?  max 2.5  PSNR ? dB\n" in items["lone"].info
+    assert "\nsignature: unsigned" in items["lone"].info and items["uncompressed"].info == ""
     assert items["broken"].error and not items["broken"].comparable
     assert not items["uncompressed"].comparable and items["uncompressed"].ratio is None
     thumb = _png(pair.thumbnail)
     assert thumb.shape == (150, 200, 3)
     cards = browser.grid.items
     assert [c["name"] for c in cards] == [i.name for i in browser.items]
+    assert [c["info"] for c in cards] == [i.info for i in browser.items]
     json.dumps([{k: v for k, v in c.items() if k != "thumbnail"} for c in cards], allow_nan=False)
 
     index = [i.name for i in browser.items].index("look_small")
@@ -271,3 +277,18 @@ def test_pack_browser_pairs_measures_and_opens(tmp_path, lut):
     assert "baked" in browser.grid.status
     assert browser.select([i.name for i in browser.items].index("uncompressed")) is None
     assert "lutplug compress" in browser.grid.status
+
+
+def test_widgets_open_a_nlut_under_the_environments_trust_policy(tmp_path, lut, monkeypatch):
+    """The widgets open a .nlut the way every host does: $LUTPLUG_REQUIRE_SIGNATURE refuses an
+    unsigned one, in the comparison and on its card."""
+    from lutplug.errors import LutError
+
+    for var in ("LUTPLUG_TRUST", "LUTPLUG_TRUSTED_KEYS"):
+        monkeypatch.delenv(var, raising=False)
+    random_nlut(7).save(tmp_path / "grade.nlut")
+    monkeypatch.setenv("LUTPLUG_REQUIRE_SIGNATURE", "1")
+    with pytest.raises(LutError, match="not signed"):
+        CompareWidget(lut, tmp_path / "grade.nlut", _picture(8, 8), n_random=100)
+    (item,) = PackBrowser(tmp_path / "grade.nlut", _picture(8, 8)).items
+    assert "not signed" in item.error and not item.comparable and item.info == ""

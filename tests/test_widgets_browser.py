@@ -319,6 +319,9 @@ def test_pack_browser_opens_a_comparison(page):
     page.wait_for_function(KERNEL_IDLE, timeout=120_000)  # the notebook's last cell has run
     card = page.locator(".lutplug-pack .lp-card", has_text=".nlut").first
     card.scroll_into_view_if_needed()
+    tooltip = card.get_attribute("title") or ""  # where ΔE00 comes from, then the .nlut's info text
+    assert tooltip.startswith("measured against freshluts_cool_cinema.cube") and \
+        "\n\nsource:    freshluts_cool_cinema.nlut (.nlut v" in tooltip and "\nsignature: unsigned" in tooltip
     card.click()
     page.wait_for_function("() => document.querySelectorAll(\".lutplug-compare[data-ready='1']\").length >= 2",
                            timeout=120_000)

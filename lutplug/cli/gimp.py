@@ -55,7 +55,7 @@ def install(gimp_dir: Optional[Path], wheels: Optional[Path], no_wheels: bool,
               help=_GIMP_DIR_HELP)
 def uninstall(gimp_dir: Optional[Path]) -> None:
     """Remove exactly the files `lutplug gimp install` wrote."""
-    from lutplug.hosts.gimp.install import uninstall as run_uninstall
+    from lutplug.hosts.gimp.installed import uninstall as run_uninstall
 
     run_uninstall(gimp_dir, echo=click.echo)
 
@@ -66,7 +66,7 @@ def uninstall(gimp_dir: Optional[Path]) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
 def status(gimp_dir: Optional[Path], as_json: bool) -> None:
     """Where the filter is installed, for which Python, and whether it is up to date."""
-    from lutplug.hosts.gimp.install import status as run_status
+    from lutplug.hosts.gimp.installed import status as run_status
 
     st = run_status(gimp_dir)
     if as_json:
@@ -103,7 +103,8 @@ def download_wheels(dest: Path, python_version: Optional[str], platforms: Tuple[
     import shutil
     import tempfile
 
-    from lutplug.hosts.gimp.install import detect_target, fetch_wheels
+    from lutplug.hosts.gimp.target import detect_target
+    from lutplug.hosts.gimp.wheels import fetch_wheels
 
     target = detect_target(python_version, platforms or None)
     dest.mkdir(parents=True, exist_ok=True)

@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Optional, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Optional, Tuple
 
 import click
+
+if TYPE_CHECKING:
+    from lutplug.hosts.nuke.source import LoadedSource
 
 CUBE_SIZE_CHOICES = ("auto", "17", "33", "65", "129")
 
@@ -19,23 +22,26 @@ def group() -> None:
 
 
 def _load(file: Path, cube_size: str, cube_dir: Path, stem: str, pubkey: Tuple[Path, ...],
-          require_signature: bool):
-    """Load FILE and bake its cube beside the output; bad input raises LutError (exit 2)."""
+          require_signature: bool) -> "LoadedSource":
+    """Load FILE and bake its cube beside the output; bad input raises LutError (exit 2). Trust:
+    the environment's policy plus ``--pubkey`` keys and ``--require-signature``."""
+    from lutplug.codec import trust
     from lutplug.errors import LutError
     from lutplug.hosts.nuke.source import load_source
 
-    loaded = load_source(str(file), cube_size, trusted_keys=[str(k) for k in pubkey],
-                         require_signature=require_signature, cube_dir=cube_dir, cube_stem=stem)
+    policy = trust.pem_keys(list(pubkey), require_signature, "--pubkey / --require-signature")
+    loaded = load_source(str(file), cube_size, policy=policy, cube_dir=cube_dir, cube_stem=stem)
     if not loaded.ok:
         raise LutError(loaded.error)
     return loaded
 
 
-def _common(f):
+def _common(f: Callable[..., Any]) -> Callable[..., Any]:
     f = click.option("--require-signature", is_flag=True,
                      help="Refuse a .nlut that is not signed (by one of --pubkey when given).")(f)
     f = click.option("--pubkey", type=click.Path(path_type=Path), multiple=True,
-                     help="Trusted Ed25519 public key (repeatable): the .nlut must be signed by one.")(f)
+                     help="Trusted Ed25519 public key (repeatable), added to the environment's "
+                          "trust policy ($LUTPLUG_TRUST...): the .nlut must be signed by one.")(f)
     f = click.option("--cube-path", default=None,
                      help="What the dense-cube engine's OCIOFileTransform reads (a path the farm "
                           "sees, or a TCL expression). Default: see the command's help.")(f)
@@ -45,7 +51,7 @@ def _common(f):
     return click.argument("file", type=click.Path(path_type=Path))(f)
 
 
-def _summary(out: Path, loaded, cube_ref: str) -> None:
+def _summary(out: Path, loaded: "LoadedSource", cube_ref: str) -> None:
     engines = "BlinkScript (GPU MLP) + dense cube" if loaded.has_mlp else "dense cube"
     click.echo(f"wrote {out} ({engines})")
     click.echo(f"  cube    {loaded.cube_path} ({loaded.cube_size}^3)")

@@ -344,8 +344,9 @@ class OpenedNlut:
         if prov.get("source"):
             size = prov.get("source_bytes")
             counted = f"{size:,} bytes, " if isinstance(size, int) else ""
+            digest = prov.get("source_sha256")
             lines.append(("made from", f"{prov['source']} ({prov.get('grid', '?')}^3, {counted}"
-                                       f"sha256 {str(prov.get('source_sha256'))[:16]}…)"))
+                                       + (f"sha256 {str(digest)[:16]}…)" if digest else "sha256 unknown)")))
         if prov:
             lines.append(("made", f"{prov.get('created', '?')} by lutplug {prov.get('lutplug', '?')}, "
                                   f"settings {json.dumps(prov.get('settings', {}), sort_keys=True)}"))

@@ -1,6 +1,6 @@
 """The items of a :class:`~lutplug.widgets.PackBrowser`: LUT and .nlut files of a folder, each
-.nlut paired with the LUT it was made from when that file is there too, with size, ratio, ΔE00
-and a thumbnail of the picture through the grade."""
+.nlut paired with the LUT it was made from when that file is there too, with size, ratio, ΔE00,
+the .nlut's info text and a thumbnail of the picture through the grade."""
 from __future__ import annotations
 
 import dataclasses
@@ -28,7 +28,8 @@ class PackItem:
     """One card. ``compressed`` is the .nlut (None for a LUT without one), ``original`` the LUT
     (None for a .nlut whose source is not in the folder). ``nbytes`` is the size of the file the
     card stands for (the .nlut when there is one); ``ratio`` = original bytes / ``nbytes``.
-    ``de_mean`` / ``de_max``: ΔE00 over the LUT domain, ``quality`` says where they come from."""
+    ``de_mean`` / ``de_max``: ΔE00 over the LUT domain, ``quality`` says where they come from;
+    ``info``: the .nlut's info text (:meth:`~lutplug.codec.nlut.OpenedNlut.summary_lines`)."""
 
     name: str
     compressed: Optional[Path]
@@ -41,6 +42,7 @@ class PackItem:
     quality: str = ""
     error: str = ""
     thumbnail: bytes = b""
+    info: str = ""
 
     @property
     def comparable(self) -> bool:
@@ -84,10 +86,10 @@ def scan_pack(paths: Paths, image: ImageLike = None, thumb_width: int = THUMB_WI
     """One :class:`PackItem` per .nlut (with its original when found) and per LUT that no .nlut
     was made from. A pair's ΔE00 is measured (lattice + ``n_random`` seeded points); a lone
     .nlut shows the quality stored in it at compression. A file that cannot be read becomes an
-    item with ``error`` set."""
-    from lutplug.codec.nlut import load_nlut
-    from lutplug.codec.nlut import is_nlut_path
-    from lutplug.evaluate.load import load_transform
+    item with ``error`` set. A .nlut is opened under the environment's trust policy
+    (:func:`~lutplug.codec.nlut.open_nlut`)."""
+    from lutplug.codec.nlut import is_nlut_path, open_nlut
+    from lutplug.core.load import load_lut3d
 
     files = collect_files(paths)
     nluts = [p for p in files if is_nlut_path(p)]
@@ -100,11 +102,12 @@ def scan_pack(paths: Paths, image: ImageLike = None, thumb_width: int = THUMB_WI
     for path in nluts:
         item = PackItem(path.stem, path, None, path.stat().st_size)
         try:
-            nlut = load_nlut(path)
+            opened = open_nlut(path)
+            nlut, item.info = opened.nlut, "\n".join(opened.summary_lines())
             item.original = _find_original(path, nlut, luts)
             if item.original is not None:
                 used.add(item.original)
-                original = load_transform(item.original)
+                original = load_lut3d(item.original)
                 item.original_bytes = item.original.stat().st_size
                 rep = quality_report(original, nlut, n_random=n_random)
                 item.de_mean, item.de_max = rep.de_mean, rep.de_max
@@ -127,7 +130,7 @@ def scan_pack(paths: Paths, image: ImageLike = None, thumb_width: int = THUMB_WI
         item = PackItem(path.stem, None, path, path.stat().st_size, original_bytes=path.stat().st_size,
                         quality="no .nlut made from it here")
         try:
-            item.thumbnail = _thumbnail(load_transform(path), small)
+            item.thumbnail = _thumbnail(load_lut3d(path), small)
         except LutError as exc:
             item.error = str(exc)
         items.append(item)

@@ -27,17 +27,20 @@ class Grade:
 
 
 def open_grade(grade: Any, role: str = "grade") -> Grade:
-    """``grade``: a path to any LUT file or .nlut, a :class:`~lutplug.core.lut.LUT3D` /
-    ``LUT1D``, a ``NeuralLUT``, or a :class:`Grade` (returned as is). ``role`` names it in errors."""
+    """``grade``: a path to any LUT file or .nlut (opened under the environment's trust policy,
+    :func:`~lutplug.codec.nlut.open_nlut`), a :class:`~lutplug.core.lut.LUT3D` / ``LUT1D``, a
+    ``NeuralLUT``, or a :class:`Grade` (returned as is). ``role`` names it in errors."""
     if isinstance(grade, Grade):
         return grade
     if isinstance(grade, (str, os.PathLike)):
-        from lutplug.evaluate.load import load_transform
+        from lutplug.codec.nlut import is_nlut_path, open_nlut
+        from lutplug.core.load import load_lut3d
 
         path = Path(grade)
         if not path.is_file():
             raise LutError(f"{role}: file not found", path)
-        return Grade(load_transform(path), path.name, path, path.stat().st_size)
+        transform = open_nlut(path).nlut if is_nlut_path(path) else load_lut3d(path)
+        return Grade(transform, path.name, path, path.stat().st_size)
     if isinstance(grade, LUT1D):
         from lutplug.core.load import as_lut3d
 
@@ -45,9 +48,9 @@ def open_grade(grade: Any, role: str = "grade") -> Grade:
     if not (hasattr(grade, "apply") and hasattr(grade, "input_domain")):
         raise LutError(f"{role}: expected a LUT or .nlut path, a LUT3D or a NeuralLUT, got "
                        f"{type(grade).__name__}")
-    path = _file_of(grade)
-    if path is not None:
-        return Grade(grade, path.name, path, path.stat().st_size)
+    found = _file_of(grade)
+    if found is not None:
+        return Grade(grade, found.name, found, found.stat().st_size)
     if hasattr(grade, "to_bytes"):  # a NeuralLUT not saved yet: the bytes its file would have
         return Grade(grade, getattr(grade, "title", "") or "NeuralLUT (not saved)", None,
                      len(grade.to_bytes()))

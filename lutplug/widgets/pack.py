@@ -26,10 +26,12 @@ class PackGrid(anywidget.AnyWidget):
 
 
 def _card(item: PackItem) -> Dict[str, Any]:
-    return {"name": item.name, "file": (item.compressed or item.original).name,
+    shown = item.compressed or item.original
+    return {"name": item.name, "file": shown.name if shown is not None else item.name,
             "nbytes": item.nbytes, "original_bytes": item.original_bytes, "ratio": json_number(item.ratio),
             "de_mean": json_number(item.de_mean), "de_max": json_number(item.de_max), "quality": item.quality,
-            "error": item.error, "comparable": item.comparable, "thumbnail": item.thumbnail}
+            "error": item.error, "comparable": item.comparable, "thumbnail": item.thumbnail,
+            "info": item.info}
 
 
 class PackBrowser(ipywidgets.VBox):
@@ -50,25 +52,26 @@ class PackBrowser(ipywidgets.VBox):
     def select(self, index: int) -> Optional[CompareWidget]:
         """Show item ``index`` in the CompareWidget (what a click does); None if it has no .nlut."""
         item = self.items[index]
-        if not item.comparable:
+        compressed = item.compressed
+        if compressed is None or not item.comparable:
+            source = item.original.name if item.original is not None else item.name
             self.grid.status = (f"{item.name}: {item.error}" if item.error else
                                 f"{item.name}: no .nlut of it here (make one with `lutplug compress "
-                                f"{item.original.name} -o {item.name}.nlut`)")
+                                f"{source} -o {item.name}.nlut`)")
             return None
         original: Any = item.original
         note = f"against {item.original.name}" if item.original else ""
         if original is None:
-            from lutplug.codec.nlut import load_nlut
+            from lutplug.codec.nlut import open_nlut
 
-            nlut = load_nlut(item.compressed)
-            original = nlut.bake()
+            original = open_nlut(compressed).nlut.bake()
             note = f"against its own baked {original.size}³ cube (the original is not in the folder)"
         if self.compare is None:
-            self.compare = CompareWidget(original, item.compressed, self.image)
+            self.compare = CompareWidget(original, compressed, self.image)
             self.children = [self.grid, self.compare]
         else:
-            self.compare.load(original, item.compressed)
-        self.grid.status = f"{item.compressed.name} {note}"
+            self.compare.load(original, compressed)
+        self.grid.status = f"{compressed.name} {note}"
         return self.compare
 
     def _clicked(self, change: Dict[str, Any]) -> None:

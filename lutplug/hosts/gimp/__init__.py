@@ -2,17 +2,21 @@
 
 Layout:
 
-* :mod:`.engine` — host-free, numpy only: load a .nlut or LUT file for the filter (signature
-  policy, info text, engine choice), and the fast tiled tetrahedral / network evaluators that run
-  inside GIMP's Python. Unit-tested without GIMP.
-* :mod:`.plugin.lutplug_apply` — the GIMP plug-in itself (``gi.repository.Gimp``), installed as
-  ``PROFILE/plug-ins/lutplug-apply/lutplug-apply.py``.
-* :mod:`.install` — ``lutplug gimp install`` / ``uninstall``: writes one self-contained plug-in
-  folder (the plug-in, a copy of exactly the lutplug modules it needs, numpy and cryptography
-  wheels for GIMP's Python, a manifest) and removes exactly what it wrote.
-* :mod:`.cli` — the ``lutplug gimp`` click group.
+* The filter's host-free core (numpy only; runs inside GIMP's own Python, unit-tested without
+  GIMP), gathered in :mod:`.engine`: :mod:`.source` (open the file the user picked — a .nlut
+  through :func:`lutplug.codec.nlut.open_nlut` — choose the evaluator, the info texts),
+  :mod:`.settings` (the signature policy), :mod:`.kernels` and :mod:`.runner` (the fast
+  evaluators), :mod:`.cache` (parsed LUT files), :mod:`.lutimage` (Hald / lookup-strip images).
+* :mod:`.plugin` — the GIMP plug-in itself (``gi.repository.Gimp``): :mod:`.plugin.lutplug_apply`
+  is installed as ``PROFILE/plug-ins/lutplug-apply/lutplug-apply.py``.
+* ``lutplug gimp install`` / ``uninstall`` / ``status`` write one self-contained plug-in folder
+  and remove exactly what they wrote: :mod:`.install` (build the folder and swap it in),
+  :mod:`.profiles` (where GIMP's profile is), :mod:`.target` (GIMP's Python), :mod:`.wheels`
+  (numpy and cryptography for it), :mod:`.vendor` (exactly the lutplug modules the plug-in
+  needs), :mod:`.manifest` and :mod:`.installed` (what was installed).
+* The ``lutplug gimp`` click group is :mod:`lutplug.cli.gimp`.
 
-This module imports nothing (the main CLI imports it at start-up).
+This module imports nothing: its names are shared by the engine, the installer and the tests.
 """
 
 #: Name of the plug-in folder (and of its main file, ``lutplug-apply.py``), as GIMP 3 requires.

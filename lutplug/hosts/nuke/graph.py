@@ -29,7 +29,7 @@ from typing import Any, Dict, List, Optional, Tuple
 from lutplug import __version__
 from lutplug.codec.blink import KERNEL_NAME
 from lutplug.hosts.nuke import MARKER
-from lutplug.hosts.nuke.source import CUBE_SIZES, LoadedSource
+from lutplug.hosts.nuke.source import CUBE_SIZES, LoadedSource, info_line
 
 #: Version of the node's layout; a node saved by an older layout is rebuilt on load.
 NODE_VERSION = "1"
@@ -279,5 +279,5 @@ def build_group(loaded: LoadedSource, mode: str = "live", cube_file: Optional[An
         for spec in k:
             if spec.name == "info":  # the cube's path is the "cube file" knob's business here
                 spec.value = spec.value.replace(f" ({loaded.cube_path})", " (see cube file)") \
-                    + f"\nbaked:      standalone node written by lutplug {__version__}"
+                    + "\n" + info_line("baked", f"standalone node written by lutplug {__version__}")
     return GroupSpec(name, knobs, k, nodes)

@@ -15,7 +15,7 @@ import nuke
 
 from lutplug.hosts.nuke import MARKER
 from lutplug.hosts.nuke.graph import BLINK, CUBE, NODE_VERSION, Expr, GroupSpec, KnobSpec, build_group
-from lutplug.hosts.nuke.source import LoadedSource, file_identity, load_source
+from lutplug.hosts.nuke.source import LoadedSource, file_identity, info_line, load_source
 
 
 def is_lutplug(node: Optional[nuke.Node]) -> bool:
@@ -141,7 +141,8 @@ def refresh(node: nuke.Node) -> str:
             reason += "; the baked cube is missing on this machine too (the GPU engine still works)"
         info = node["info"]
         text = str(info.value())
-        note = f"WARNING:    {reason}; the node keeps the grade it loaded (press reload to read the file)"
+        note = info_line("WARNING", f"{reason}; the node keeps the grade it loaded (press reload to "
+                                    "read the file)")
         if note not in text:
             info.setValue(text + "\n" + note)
         report(node, reason + " (keeping the grade loaded before; press reload)", False)
@@ -292,8 +293,8 @@ def sync(group: nuke.Node, spec: GroupSpec) -> None:
         group["info"].setValue(str(group["info"].value()) + "\n" + NO_BLINK_NOTE)
 
 
-NO_BLINK_NOTE = ("NOTE:       this Nuke cannot create BlinkScript nodes (NukeX or Nuke Studio needed): "
-                 "the dense cube is used")
+NO_BLINK_NOTE = info_line("NOTE", "this Nuke cannot create BlinkScript nodes (NukeX or Nuke Studio "
+                                  "needed): the dense cube is used")
 
 
 def _make(cls: str) -> nuke.Node:

@@ -1,6 +1,11 @@
 """Load the file a LutPlug node points at (host-free, numpy only): the .nlut or LUT, its BlinkScript
 kernel, the dense cube baked into a cache named by content hash, and the info-panel text.
 
+A .nlut is opened the one way every host opens it, :func:`lutplug.codec.nlut.open_nlut`: under
+the trust policy the environment configures (``$LUTPLUG_TRUST``, ``$LUTPLUG_TRUSTED_KEYS``,
+``$LUTPLUG_REQUIRE_SIGNATURE``; see :mod:`lutplug.codec.trust`), merged with the caller's, and
+described by the same info lines every host shows.
+
 Nothing here raises for a bad file: :func:`load_source` returns a :class:`LoadedSource` whose
 ``error`` says what is wrong, so the node can show Nuke's error state and pass pixels through.
 """
@@ -8,21 +13,20 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import importlib.util
 import os
 from pathlib import Path
-from typing import List, Optional, Sequence
+from typing import TYPE_CHECKING, List, Optional, Sequence, Union
+
+if TYPE_CHECKING:  # the codec (numpy) is imported the first time a node needs it
+    from lutplug.codec.nlut import NeuralLUT, OpenedNlut
+    from lutplug.codec.trust import TrustStore
+    from lutplug.core.lut import LUT3D
 
 #: Cube sizes offered by the node ("auto": 65³ for a .nlut, the LUT's own grid for a LUT file).
 CUBE_SIZES = ("auto", "17", "33", "65", "129")
 AUTO_NLUT_CUBE = 65
-#: Environment: cache folder for baked cubes; trusted public keys (PEM paths, os.pathsep-separated);
-#: refuse unsigned .nlut files when set to 1. A trust store in $LUTPLUG_TRUST (lutplug.codec.trust)
-#: is honoured as well.
+#: Environment: the folder for baked cubes (trust comes from lutplug.codec.trust.from_env).
 ENV_CACHE = "LUTPLUG_NUKE_CACHE"
-ENV_TRUSTED_KEYS = "LUTPLUG_TRUSTED_KEYS"
-ENV_REQUIRE_SIGNATURE = "LUTPLUG_REQUIRE_SIGNATURE"
-_FLOAT32_33_BYTES = 33 ** 3 * 3 * 4
 
 
 @dataclasses.dataclass
@@ -46,6 +50,11 @@ class LoadedSource:
         return bool(self.kernel)
 
 
+def info_line(label: str, value: str) -> str:
+    """One line of the info panel, aligned like :meth:`lutplug.codec.nlut.OpenedNlut.summary_lines`."""
+    return f"{label + ':':<11}{value}"
+
+
 def cache_root() -> Path:
     """Folder holding baked cubes: ``$LUTPLUG_NUKE_CACHE``, else the user cache folder."""
     env = os.environ.get(ENV_CACHE)
@@ -55,41 +64,8 @@ def cache_root() -> Path:
     return Path(base) / "lutplug" / "nuke"
 
 
-def trusted_keys_from_env() -> List[str]:
-    return [p for p in os.environ.get(ENV_TRUSTED_KEYS, "").split(os.pathsep) if p.strip()]
-
-
-def _has_cryptography() -> bool:
-    return importlib.util.find_spec("cryptography") is not None
-
-
-def _load_nlut(path: str, trusted: Sequence[str], require: bool, store=None):
-    """Decode a .nlut; returns (NeuralLUT, [warnings]). ``trusted``: PEM paths; ``store``: a
-    trust store (``$LUTPLUG_TRUST``). Without the cryptography package a signed file is read
-    unverified (and said so) unless a verified signature is required."""
-    from lutplug.codec import container, trust
-    from lutplug.codec.nlut import MAX_NLUT_BYTES, from_bytes, from_bytes_unverified
-    from lutplug.errors import LutError
-    from lutplug.fileio import read_bytes
-
-    data = read_bytes(path, MAX_NLUT_BYTES)
-    signed = len(data) > 5 and data[:4] == container.MAGIC and bool(data[5] & container.FLAG_SIGNED)
-    if signed and not _has_cryptography():
-        if trusted or require or store is not None:
-            raise LutError("a verified signature is required but the cryptography package is not "
-                           "available in this Python, so it cannot be checked", path)
-        return from_bytes_unverified(data, path), [
-            "signature NOT verified: the cryptography package is not available in this Python"]
-    keys = []
-    if trusted:
-        from lutplug.codec.signing import load_public_key
-
-        keys = [load_public_key(k) for k in trusted]
-    policy = trust.merge([store, trust.as_store(keys, require)])
-    return from_bytes(data, path, policy or (), require), []
-
-
-def _bake(transform, size: Optional[int], folder: Path, stem: str, reuse: bool = True) -> Path:
+def _bake(transform: Union["LUT3D", "NeuralLUT"], size: Optional[int], folder: Path, stem: str,
+          reuse: bool = True) -> Path:
     """Write the dense cube (shaper kept) into ``folder`` as ``stem.cube`` (``stem.clf`` when a .cube
     cannot hold it: per-channel shaper ranges, or a trilinear cube — OpenColorIO reads a CLF's own
     interpolation); with ``reuse`` an existing file is kept (content-addressed cache names)."""
@@ -112,26 +88,20 @@ def _bake(transform, size: Optional[int], folder: Path, stem: str, reuse: bool =
     return target
 
 
-def load_source(path: str, cube_size: str = "auto", cache_dir: Optional[Path] = None,
-                trusted_keys: Optional[Sequence[str]] = None,
-                require_signature: Optional[bool] = None, cube_dir: Optional[Path] = None,
+def load_source(path: str, cube_size: str = "auto", cache_dir: Optional[Path] = None, *,
+                policy: Optional["TrustStore"] = None, cube_dir: Optional[Path] = None,
                 cube_stem: str = "") -> LoadedSource:
     """Load ``path`` (a .nlut or any LUT lutplug reads) for a LutPlug node and bake its cube: into
     the cache (``cache_dir`` or :func:`cache_root`, a folder named by content hash, reused), or,
-    with ``cube_dir``, as ``cube_dir/<cube_stem>.<hash12>.cube`` (written anew). Trust follows
-    ``trusted_keys``/``require_signature``, by default the environment (see ``ENV_*``).
-    Never raises for a bad file: the result's ``error`` carries the reason."""
+    with ``cube_dir``, as ``cube_dir/<cube_stem>.<hash12>.cube`` (written anew). A .nlut is
+    checked under ``policy`` (e.g. :func:`lutplug.codec.trust.pem_keys` of explicit keys) merged
+    with the environment's trust policy. Never raises for a bad file: the result's ``error``
+    carries the reason."""
     out = LoadedSource(path=str(path or ""))
     if not path:
         return out
-    trusted = trusted_keys_from_env() if trusted_keys is None else list(trusted_keys)
-    require = (os.environ.get(ENV_REQUIRE_SIGNATURE, "") == "1") if require_signature is None \
-        else require_signature
     try:
-        from lutplug.codec import trust
-
-        store = trust.from_env() if trusted_keys is None else None
-        _load_into(out, str(path), cube_size, cache_dir, trusted, require, cube_dir, cube_stem, store)
+        _load_into(out, str(path), cube_size, cache_dir, policy, cube_dir, cube_stem)
     except Exception as exc:  # noqa: BLE001 - any failure becomes the node's error, never a crash
         out.ok = False
         out.kernel = ""
@@ -143,14 +113,13 @@ def load_source(path: str, cube_size: str = "auto", cache_dir: Optional[Path] = 
 
 def file_identity(path: str) -> str:
     """The identity :func:`load_source` records: a .nlut's content hash (unchanged by re-signing),
-    or the SHA-256 of a LUT file's bytes."""
-    from lutplug.codec import container
-    from lutplug.codec.nlut import MAX_NLUT_BYTES
-    from lutplug.codec.nlut import is_nlut_path
+    or the SHA-256 of a LUT file's bytes. Raises (:class:`~lutplug.errors.LutError`) for a file
+    that cannot be read, or a .nlut the trust policy refuses now."""
+    from lutplug.codec.nlut import is_nlut_path, open_nlut
     from lutplug.fileio import read_bytes
 
     if is_nlut_path(path):
-        return container.decode(read_bytes(path, MAX_NLUT_BYTES), path).content_hash
+        return open_nlut(path).content_hash
     return hashlib.sha256(read_bytes(path)).hexdigest()
 
 
@@ -165,19 +134,23 @@ def _reason(exc: BaseException, path: str) -> str:
 
 
 def _load_into(out: LoadedSource, path: str, cube_size: str, cache_dir: Optional[Path],
-               trusted: Sequence[str], require: bool, cube_dir: Optional[Path], cube_stem: str,
-               store=None) -> None:
+               policy: Optional["TrustStore"], cube_dir: Optional[Path], cube_stem: str) -> None:
     from lutplug.codec.blink import kernel_source
-    from lutplug.codec.nlut import is_nlut_path
+    from lutplug.codec.nlut import is_nlut_path, open_nlut
     from lutplug.core.load import load_lut3d
     from lutplug.fileio import read_bytes
 
     if cube_size not in CUBE_SIZES:
         raise ValueError(f"cube size {cube_size!r} is not one of {', '.join(CUBE_SIZES)}")
     root = Path(cache_dir) if cache_dir is not None else cache_root()
+    transform: Union["LUT3D", "NeuralLUT"]
+    opened: Optional["OpenedNlut"] = None
+    lines: List[str]  # the file's info lines
     if is_nlut_path(path):  # a broken .nlut says so
-        nlut, warnings = _load_nlut(path, trusted, require, store)
-        out.kind, out.content_hash, out.warnings = "nlut", nlut.content_hash, warnings
+        opened = open_nlut(path, policy)
+        lines = opened.summary_lines()
+        nlut = opened.nlut
+        out.kind, out.content_hash = "nlut", nlut.content_hash
         out.title = nlut.title
         size = AUTO_NLUT_CUBE if cube_size == "auto" else int(cube_size)
         if nlut.lattice_grid:  # reads like a cube: no network kernel, the cube at its grid
@@ -194,6 +167,7 @@ def _load_into(out: LoadedSource, path: str, cube_size: str, cache_dir: Optional
         out.title = lut.title
         size = lut.size if cube_size == "auto" else int(cube_size)
         transform = lut
+        lines = lut_lines(lut, path, out.content_hash)
     out.cube_size = size
     cube: Optional[Path]
     if cube_dir is not None:
@@ -213,65 +187,28 @@ def _load_into(out: LoadedSource, path: str, cube_size: str, cache_dir: Optional
             cube = None
     out.cube_path = cube.resolve().as_posix() if cube is not None else ""  # forward slashes for Nuke
     out.ok = True
-    out.info = info_text(transform, path, out)
+    out.info = info_text(lines, out)
+    if opened is not None:  # its warnings are in its info lines already
+        out.warnings = list(opened.warnings) + out.warnings
 
 
-def _bytes(n) -> str:
-    return f"{int(n):,} bytes"
-
-
-def info_text(transform, path: str, loaded: LoadedSource) -> str:
-    """The node's read-only info panel: source, size, ratio, measured ΔE, colour-space tags,
-    signature status, engines."""
-    lines = []
+def lut_lines(lut: "LUT3D", path: str, content_hash: str) -> List[str]:
+    """The info lines of a plain LUT file (a .nlut's are :meth:`OpenedNlut.summary_lines`)."""
     size = os.path.getsize(path) if os.path.isfile(path) else 0
-    name = os.path.basename(path)
-    if loaded.kind == "nlut":
-        from lutplug.codec.model import describe
+    lines = [info_line("source", f"{os.path.basename(path)} ({size:,} bytes, {lut.size}^3 LUT, "
+                                 f"sha256 {content_hash[:12]})")]
+    if lut.title:
+        lines.append(info_line("title", lut.title))
+    return lines + [info_line("network", "none (a plain LUT): dense cube only"),
+                    info_line("signature", "n/a (only .nlut files are signed)")]
 
-        d = transform.description
-        prov, q, cs = d.get("provenance", {}) or {}, d.get("quality", {}) or {}, d.get("colorspace", {}) or {}
-        cfg = transform.config
-        lines.append(f"source:     {name}  ({_bytes(size)}, .nlut {loaded.content_hash[:12]})")
-        if transform.title:
-            lines.append(f"title:      {transform.title}")
-        if prov.get("source"):
-            ratio = f", {prov['source_bytes'] / size:.0f}:1" if prov.get("source_bytes") and size else ""
-            lines.append(f"made from:  {prov['source']}  ({prov.get('grid', '?')}^3, "
-                         f"{_bytes(prov.get('source_bytes') or 0)}{ratio})")
-        if size:
-            lines.append(f"ratio:      {_FLOAT32_33_BYTES / size:.0f}:1 vs a float32 33^3 cube")
-        lines.append(f"network:    {describe(cfg)}")
-        if q:
-            lines.append(f"quality:    dE00 mean {q.get('de_mean', '?')}  p99 {q.get('de_p99', '?')}  "
-                         f"max {q.get('de_max', '?')}  PSNR {q.get('psnr', '?')} dB"
-                         + ("" if q.get("meets_target") is None else
-                            f"  (meets target: {'yes' if q.get('meets_target') else 'NO'})"))
-        else:
-            lines.append("quality:    not measured")
-        lines.append(f"colour:     {cs.get('input', '?')} -> {cs.get('output', '?')}" if cs
-                     else "colour:     no colour-space tags")
-        lines.append(f"signature:  {_signature_text(transform.signature)}")
-    else:
-        lines.append(f"source:     {name}  ({_bytes(size)}, {transform.size}^3 LUT, sha256 "
-                     f"{loaded.content_hash[:12]})")
-        if transform.title:
-            lines.append(f"title:      {transform.title}")
-        lines.append("network:    none (a plain LUT): dense cube only")
-        lines.append("signature:  n/a (only .nlut files are signed)")
+
+def info_text(lines: Sequence[str], loaded: LoadedSource) -> str:
+    """The node's read-only info panel: the file's info ``lines`` (a .nlut's
+    :meth:`~lutplug.codec.nlut.OpenedNlut.summary_lines`, the text every host shows, or
+    :func:`lut_lines`), then the engines and the node's own warnings."""
     engines = "GPU MLP (BlinkScript, NukeX / Nuke Studio) or " if loaded.has_mlp else ""
     cube = f"dense cube {loaded.cube_size}^3" + (f" ({loaded.cube_path})" if loaded.cube_path else "")
-    lines.append(f"engines:    {engines}{cube}")
-    lines += [f"WARNING:    {w}" for w in loaded.warnings]
-    return "\n".join(lines)
-
-
-def _signature_text(status) -> str:
-    state = getattr(status, "state", "unsigned")
-    key = getattr(status, "key_id", None)
-    text = {"valid": "valid, signed by a trusted key",
-            "untrusted": f"signed and intact; the key is not among the trusted keys ({ENV_TRUSTED_KEYS})",
-            "unsigned": "unsigned",
-            "unverified": "signed, NOT verified (no cryptography package in this Python)",
-            "invalid": "INVALID (altered after signing)"}.get(state, state)
-    return text + (f" (key {key})" if key else "")
+    out = list(lines) + [info_line("engines", engines + cube)]
+    out += [info_line("WARNING", w) for w in loaded.warnings]
+    return "\n".join(out)

@@ -1,4 +1,4 @@
-"""A grade for OCIO: load a .nlut (path, bytes or object) with the trust rules, name its baked
+"""A grade for OCIO: open a .nlut (path, bytes or object) under the trust policy, name its baked
 cube by content hash, bake and write that cube."""
 from __future__ import annotations
 
@@ -6,10 +6,15 @@ import collections
 import copy
 import os
 import secrets
+import warnings
 from pathlib import Path
-from typing import Sequence, Tuple, Union
+from typing import TYPE_CHECKING, Any, Tuple, Union
 
 from lutplug.errors import LutError, PathLike
+
+if TYPE_CHECKING:  # the codec (numpy) is imported when a grade is used
+    from lutplug.codec.nlut import NeuralLUT
+    from lutplug.core.lut import LUT3D
 
 #: Cube size written by default: the size ``lutplug apply --engine cube`` bakes, so images graded
 #: through a config equal ``lutplug apply``.
@@ -17,9 +22,15 @@ DEFAULT_SIZE = 65
 MIN_SIZE, MAX_SIZE = 2, 129
 
 
-def load_grade(grade, trusted_keys: Sequence = (), require_signature: bool = False):
-    """A ``NeuralLUT`` from a NeuralLUT, a path or .nlut bytes (trust rules of ``load_nlut``)."""
-    from lutplug.codec.nlut import NeuralLUT, from_bytes, load_nlut
+def load_grade(grade: Any, trusted_keys: Any = (), require_signature: bool = False) -> "NeuralLUT":
+    """A ``NeuralLUT`` from a NeuralLUT, a path or .nlut bytes.
+
+    A path or bytes is opened with :func:`lutplug.codec.nlut.open_nlut`: under the environment's
+    trust policy merged with ``trusted_keys`` (a trust store or public keys) and
+    ``require_signature``. An object carries only the verdict it was read with: it is accepted
+    unless ``trusted_keys`` / ``require_signature`` ask for a valid signature it lacks."""
+    from lutplug.codec import trust
+    from lutplug.codec.nlut import NeuralLUT, open_nlut
 
     if isinstance(grade, NeuralLUT):
         if trusted_keys or require_signature:
@@ -28,28 +39,33 @@ def load_grade(grade, trusted_keys: Sequence = (), require_signature: bool = Fal
                 raise LutError(f"grade is {grade.signature.state}, but a trusted signature is "
                                "required", grade.source or "grade")
         return grade
+    policy = trust.as_store(trusted_keys, require_signature)
     if isinstance(grade, (bytes, bytearray, memoryview)):
-        return from_bytes(bytes(grade), "<bytes>", trusted_keys, require_signature)
-    if isinstance(grade, (str, os.PathLike)):
-        return load_nlut(grade, trusted_keys, require_signature)
-    raise LutError(f"expected a .nlut path, bytes or NeuralLUT, got {type(grade).__name__}")
+        opened = open_nlut("<bytes>", policy, data=bytes(grade))
+    elif isinstance(grade, (str, os.PathLike)):
+        opened = open_nlut(grade, policy)
+    else:
+        raise LutError(f"expected a .nlut path, bytes or NeuralLUT, got {type(grade).__name__}")
+    for text in opened.warnings:  # e.g. a signature left unchecked (no cryptography package)
+        warnings.warn(f"lutplug: {opened.path}: {text}", RuntimeWarning, stacklevel=2)
+    return opened.nlut
 
 
-def grade_hash(nlut) -> str:
+def grade_hash(nlut: "NeuralLUT") -> str:
     """The grade's content hash (SHA-256 hex), computed when the object never was a file."""
     if nlut.content_hash:
         return nlut.content_hash
     from lutplug.codec import container
 
-    nlut.content_hash = container.decode(nlut.to_bytes()).content_hash
+    nlut.content_hash = container.content_hash(nlut.to_bytes())  # unsigned bytes
     return nlut.content_hash
 
 
-_BAKED: "collections.OrderedDict[tuple, object]" = collections.OrderedDict()
+_BAKED: "collections.OrderedDict[Tuple[str, int], LUT3D]" = collections.OrderedDict()
 _BAKED_KEEP = 4
 
 
-def baked(nlut, size: int):
+def baked(nlut: "NeuralLUT", size: int) -> "LUT3D":
     """``nlut.bake(size)``, memoised by content hash (a 65³ bake of the network takes about a
     second; adding, verifying and packing ask for the same cube several times). Do not modify
     the returned LUT3D. A grade ending in a residual lattice is baked at its grid
@@ -72,13 +88,13 @@ def check_size(size: int) -> int:
     return size
 
 
-def cube_stem(nlut, size: int) -> str:
+def cube_stem(nlut: "NeuralLUT", size: int) -> str:
     """File name (no extension) of a grade's baked cube: content hash and size, so a changed
     grade or size never reuses a stale file."""
     return f"lutplug-{grade_hash(nlut)[:16]}-{size}"
 
 
-def write_cube(nlut, size: int, folder: PathLike) -> Tuple[Path, bool]:
+def write_cube(nlut: "NeuralLUT", size: int, folder: PathLike) -> Tuple[Path, bool]:
     """Bake ``nlut`` to ``size``³ and write it into ``folder`` as .cube (a Resolve 1D+3D cube when
     it has a shaper), or .clf when .cube cannot hold its per-channel ranges.
 
@@ -115,7 +131,7 @@ def write_cube(nlut, size: int, folder: PathLike) -> Tuple[Path, bool]:
     raise LutError("no cube format can hold this grade")  # pragma: no cover
 
 
-def grade_tags(nlut) -> Tuple[str, str]:
+def grade_tags(nlut: "NeuralLUT") -> Tuple[str, str]:
     """(input, output) colour-space tags stored in the grade ("" when absent)."""
     cs = nlut.description.get("colorspace") or {}
     if not isinstance(cs, dict):
@@ -123,7 +139,7 @@ def grade_tags(nlut) -> Tuple[str, str]:
     return str(cs.get("input") or ""), str(cs.get("output") or "")
 
 
-def grade_label(nlut, fallback: str = "") -> str:
+def grade_label(nlut: "NeuralLUT", fallback: str = "") -> str:
     return nlut.title or fallback or grade_hash(nlut)[:16]
 
 

@@ -1,14 +1,17 @@
-"""``lutplug.ocio.processor``: a grade as an OpenColorIO Processor, entirely in memory."""
+"""``lutplug.hosts.ocio.processor``: a grade as an OpenColorIO Processor, entirely in memory."""
 from __future__ import annotations
 
-from typing import Optional, Sequence
+from typing import TYPE_CHECKING, Any, Optional
 
 from lutplug.errors import LutError
 from lutplug.hosts.ocio import ociolib
 from lutplug.hosts.ocio.grades import DEFAULT_SIZE, check_size, load_grade
 
+if TYPE_CHECKING:
+    from lutplug.codec.nlut import NeuralLUT
 
-def grade_transform(nlut, size: int = DEFAULT_SIZE):
+
+def grade_transform(nlut: "NeuralLUT", size: int = DEFAULT_SIZE) -> Any:
     """The grade baked to ``size``³ as an OCIO ``GroupTransform`` (domain scaling, the 1D shaper
     when it has one, a tetrahedral ``Lut3DTransform``), built from arrays: no file is written."""
     from lutplug.evaluate.ocio_cpu import group_transform
@@ -17,7 +20,7 @@ def grade_transform(nlut, size: int = DEFAULT_SIZE):
     return group_transform(baked(nlut, check_size(size)))
 
 
-def check_process_space(config, name: str, where: str = "process space"):
+def check_process_space(config: Any, name: str, where: str = "process space") -> Any:
     """The colour space ``name`` (name, alias or role) of ``config``; refuses a data space, on
     which OpenColorIO skips transforms (a look there would silently do nothing)."""
     cs = ociolib.colorspace_or_none(config, name)
@@ -35,13 +38,15 @@ def check_process_space(config, name: str, where: str = "process space"):
     return cs
 
 
-def processor(nlut, size: int = DEFAULT_SIZE, *, config=None, process_space: Optional[str] = None,
-              input_space: Optional[str] = None, output_space: Optional[str] = None,
-              inverse: bool = False, trusted_keys: Sequence = (), require_signature: bool = False):
+def processor(nlut: Any, size: int = DEFAULT_SIZE, *, config: Any = None,
+              process_space: Optional[str] = None, input_space: Optional[str] = None,
+              output_space: Optional[str] = None, inverse: bool = False, trusted_keys: Any = (),
+              require_signature: bool = False) -> Any:
     """An OpenColorIO ``Processor`` applying a compressed grade.
 
-    ``nlut``: a ``NeuralLUT``, a .nlut path or .nlut bytes (``trusted_keys`` /
-    ``require_signature`` as for ``load_nlut``). The network is baked to a ``size``³ cube held in
+    ``nlut``: a ``NeuralLUT``, a .nlut path or .nlut bytes (opened under the environment's trust
+    policy plus ``trusted_keys`` / ``require_signature``, see
+    :func:`~lutplug.hosts.ocio.grades.load_grade`). The network is baked to a ``size``³ cube held in
     an in-memory ``Lut3DTransform`` (tetrahedral, with the grade's shaper and domain) — no temp
     files. Without ``process_space`` the processor maps grade input values to grade output values.
     With ``config`` and ``process_space`` it behaves like an OCIO look: ``input_space`` (default:

@@ -1,4 +1,4 @@
-"""``lutplug.ocio.NlutIOProxy``: an OpenColorIO ``PyConfigIOProxy`` that lets a config refer to
+"""``lutplug.hosts.ocio.NlutIOProxy``: an OpenColorIO ``PyConfigIOProxy`` that lets a config refer to
 ``.nlut`` files directly (``!<FileTransform> {src: grade.nlut}``); each is decoded and baked to a
 cube in memory when OCIO loads it. No cube exists on disk and no temp file is written.
 
@@ -16,23 +16,22 @@ from __future__ import annotations
 import collections
 import hashlib
 import threading
+import warnings
 from pathlib import Path
-from typing import Optional, Union
+from typing import Any, List, Optional, Tuple, Union
 
 import numpy as np
 import PyOpenColorIO as _ocio
 
+from lutplug.codec import trust
+from lutplug.codec.nlut import MAX_NLUT_BYTES, OpenedNlut, is_nlut_path, open_nlut
+from lutplug.core.lut import LUT3D
 from lutplug.errors import LutError, PathLike
 from lutplug.fileio import read_bytes
-from lutplug.hosts.ocio.grades import DEFAULT_SIZE, check_size
+from lutplug.hosts.ocio.grades import DEFAULT_SIZE, baked, check_size
 
-def _bake(nlut, size):
-    from lutplug.hosts.ocio.grades import baked
-
-    return baked(nlut, size)
-
-
-_KEEP = []  # proxies handed to OCIO by config(): kept alive while their configs may call them
+#: Proxies handed to OCIO by config(): kept alive while their configs may call them.
+_KEEP: List["NlutIOProxy"] = []
 
 
 def _num(v: float) -> str:
@@ -48,7 +47,7 @@ def _matrix(dmin: np.ndarray, dmax: np.ndarray, name: str) -> str:
             f'        <Array dim="3 4 3">\n' + "\n".join(rows) + "\n        </Array>\n    </Matrix>\n")
 
 
-def clf_bytes(lut) -> bytes:
+def clf_bytes(lut: LUT3D) -> bytes:
     """A ``LUT3D`` (with its shaper and domain) as CLF 3 bytes, built in memory."""
     parts = ['<?xml version="1.0" encoding="UTF-8"?>\n',
              '<ProcessList compCLFversion="3.0" id="lutplug-nlut" name="lutplug grade">\n']
@@ -75,22 +74,20 @@ class NlutIOProxy(_ocio.PyConfigIOProxy):
     ``config``: a .ocio path, or the config's text (then ``root`` is the folder its relative
     search paths start from; default: the current folder), or None when the proxy is only given
     to an existing config with ``Config.setConfigIOProxy``. ``size``: cube size each grade is
-    baked to. ``trusted_keys``: a trust store (:mod:`lutplug.codec.trust`) or Ed25519 public
-    keys; .nlut files not signed by one of them are refused, and unsigned ones too when the
-    store or ``require_signature`` says so. Default (None): the store in ``$LUTPLUG_TRUST``, if
-    any. A tampered, stripped or re-signed file is always refused.
+    baked to. Each .nlut is opened with :func:`lutplug.codec.nlut.open_nlut`: under the trust
+    policy the environment configures (``$LUTPLUG_TRUST``, see :mod:`lutplug.codec.trust`),
+    merged with ``trusted_keys`` (a trust store or Ed25519 public keys; .nlut files not signed by
+    a trusted key are refused) and ``require_signature`` (unsigned ones are refused too). A
+    tampered, stripped or re-signed file is always refused.
     """
 
     def __init__(self, config: Union[PathLike, str, None] = None, *, root: Optional[PathLike] = None,
-                 size: int = DEFAULT_SIZE, trusted_keys=None, require_signature: bool = False,
+                 size: int = DEFAULT_SIZE, trusted_keys: Any = None, require_signature: bool = False,
                  cache_entries: int = 2):
-        from lutplug.codec import trust
-
         super().__init__()
         self.size = check_size(size)
-        self.trusted_keys = trust.as_store(trust.from_env() if trusted_keys is None else trusted_keys,
-                                           require_signature) or ()
-        self.require_signature = require_signature
+        #: the caller's part of the trust policy (the environment's is added on every open)
+        self.policy = trust.as_store(trusted_keys, require_signature)
         self._text: Optional[str] = None
         self._config_path: Optional[Path] = None
         if config is not None:
@@ -108,34 +105,36 @@ class NlutIOProxy(_ocio.PyConfigIOProxy):
         self._cache: "collections.OrderedDict[str, bytes]" = collections.OrderedDict()
         self._cache_entries = max(1, cache_entries)
         self._lock = threading.Lock()
-        self.loaded = []  # (path, content hash) of every .nlut decoded, for inspection
+        self.loaded: List[Tuple[str, str]] = []  # (path, content hash) of every .nlut decoded
 
     # -- helpers -------------------------------------------------------------------------------
     def _path(self, filepath: str) -> Path:
         p = Path(filepath)
         return p if p.is_absolute() else self.root / p
 
-    @staticmethod
-    def _is_nlut(path: Path, head: bytes = b"") -> bool:
-        return path.suffix.lower() == ".nlut" or head[:4] == b"NLUT"
+    def _open(self, path: Path, data: Optional[bytes] = None) -> OpenedNlut:
+        """The .nlut at ``path`` under the trust policy; a warning (a signature left unchecked
+        for want of the cryptography package) is passed on as a Python warning."""
+        opened = open_nlut(path, self.policy, data=data)
+        for text in opened.warnings:
+            warnings.warn(f"lutplug: {path}: {text}", RuntimeWarning, stacklevel=3)
+        return opened
 
     def _baked(self, path: Path) -> bytes:
-        from lutplug.codec.nlut import MAX_NLUT_BYTES, from_bytes
-
         data = read_bytes(path, MAX_NLUT_BYTES)
         key = hashlib.sha256(data).hexdigest()
         with self._lock:
             if key in self._cache:
                 self._cache.move_to_end(key)
                 return self._cache[key]
-        nlut = from_bytes(data, str(path), self.trusted_keys, self.require_signature)
-        baked = clf_bytes(_bake(nlut, self.size))
+        nlut = self._open(path, data).nlut
+        clf = clf_bytes(baked(nlut, self.size))
         with self._lock:
-            self._cache[key] = baked
+            self._cache[key] = clf
             while len(self._cache) > self._cache_entries:
                 self._cache.popitem(last=False)
             self.loaded.append((str(path), nlut.content_hash))
-        return baked
+        return clf
 
     # -- the ConfigIOProxy interface -----------------------------------------------------------
     def getConfigData(self) -> str:  # noqa: N802 - OCIO's name
@@ -149,15 +148,10 @@ class NlutIOProxy(_ocio.PyConfigIOProxy):
         except UnicodeDecodeError:
             raise LutError("config is not UTF-8 text", self._config_path) from None
 
-    def getLutData(self, filepath: str):  # noqa: N802
+    def getLutData(self, filepath: str) -> bytearray:  # noqa: N802
         path = self._path(filepath)
         try:
-            if self._is_nlut(path):
-                data = self._baked(path)
-            else:
-                data = read_bytes(path, 1 << 31)
-                if data[:4] == b"NLUT":
-                    data = self._baked(path)
+            data = self._baked(path) if is_nlut_path(path) else read_bytes(path, 1 << 31)
         except LutError as exc:
             # OCIO shows this message (the signature or decoding problem) in its exception
             raise RuntimeError(f"lutplug: {exc}") from None
@@ -171,14 +165,11 @@ class NlutIOProxy(_ocio.PyConfigIOProxy):
             return ""  # OCIO: the file does not exist
         if not path.is_file():
             return ""
-        if self._is_nlut(path):
+        if is_nlut_path(path):
             # Decode now (a few KB): a tampered or untrusted grade then fails with our message;
             # from getLutData OCIO would only report that no format could read the file.
-            from lutplug.codec.nlut import MAX_NLUT_BYTES, from_bytes
-
             try:
-                from_bytes(read_bytes(path, MAX_NLUT_BYTES), str(path), self.trusted_keys,
-                           self.require_signature)
+                self._open(path)
             except LutError as exc:
                 raise RuntimeError(f"lutplug: {exc}") from None
             # a grade's hash must change with its bytes and with the bake size
@@ -186,7 +177,7 @@ class NlutIOProxy(_ocio.PyConfigIOProxy):
         return f"{st.st_mtime_ns}:{st.st_ino}:{st.st_size}"
 
     # -- convenience ---------------------------------------------------------------------------
-    def config(self):
+    def config(self) -> Any:
         """``Config.CreateFromConfigIOProxy(self)`` with the working folder set to ``root``
         (relative files are looked up there); the proxy is kept alive for the config's sake."""
         try:

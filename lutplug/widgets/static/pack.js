@@ -41,7 +41,8 @@ function render({ model, el }) {
       const card = document.createElement("button");
       card.type = "button";
       card.className = "lp-card" + (index === selected ? " lp-selected" : "") + (item.comparable ? "" : " lp-disabled");
-      card.title = item.quality || item.error || "";
+      // tooltip: where the ΔE00 comes from (or what went wrong), then the .nlut's info text
+      card.title = [item.quality || item.error, item.info].filter(Boolean).join("\n\n");
       const data = bytesOf(item.thumbnail);
       if (data.length) {
         const img = document.createElement("img");

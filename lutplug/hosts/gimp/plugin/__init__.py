@@ -1,2 +1,4 @@
-"""The GIMP 3 plug-in folder's files (``lutplug gimp install`` copies :mod:`.lutplug_apply` to
-``PROFILE/plug-ins/lutplug-apply/lutplug-apply.py``). Importing this package imports nothing."""
+"""The GIMP side of the filter (``gi.repository.Gimp``): :mod:`.lutplug_apply` is the plug-in
+file ``lutplug gimp install`` copies to ``PROFILE/plug-ins/lutplug-apply/lutplug-apply.py``;
+:mod:`.pixels` (pixel work) and :mod:`.uitest` (the test suite's dialog check) go to its
+``lib/`` with the rest of lutplug it needs. Importing this package imports nothing."""

@@ -23,8 +23,12 @@ Errors (missing or unreadable file, tampered signed .nlut, ...) are returned as 
 not touched then.
 
 Signature policy: ``settings.json`` in this folder (``trusted_keys``, ``require_signature``;
-written by ``lutplug gimp install --trust KEY.pub [--require-signature]``) plus the environment
-variables LUTPLUG_TRUSTED_KEYS and LUTPLUG_REQUIRE_SIGNATURE=1.
+written by ``lutplug gimp install --trust KEY.pub [--require-signature]``) merged with the policy
+the environment sets for every lutplug host ($LUTPLUG_TRUST, $LUTPLUG_TRUSTED_KEYS,
+$LUTPLUG_REQUIRE_SIGNATURE=1). The dialog shows the .nlut info text every host shows.
+
+This file only talks to GIMP; the pixel work is :mod:`lutplug.hosts.gimp.plugin.pixels`, the
+host-free core :mod:`lutplug.hosts.gimp.engine` (both in ``lib/``).
 """
 
 import time
@@ -34,12 +38,14 @@ _T0 = time.perf_counter()
 import os  # noqa: E402
 import sys  # noqa: E402
 from concurrent.futures import ThreadPoolExecutor  # noqa: E402
+from types import ModuleType  # noqa: E402
+from typing import Any, Optional, Tuple, cast  # noqa: E402
 
 #: LUTPLUG_GIMP_TIMING=1 logs where the time goes (stderr), for benchmarks/gimp_speed.py.
 TIMING = os.environ.get("LUTPLUG_GIMP_TIMING", "") == "1"
 
 
-def _log_time(what):
+def _log_time(what: str) -> None:
     if TIMING:
         print(f"[lutplug-apply] {time.perf_counter() - _T0:7.3f} s  {what}", file=sys.stderr, flush=True)
 
@@ -51,8 +57,9 @@ for _sub in ("vendor", "lib"):
     _p = os.path.join(HERE, _sub)
     if os.path.isdir(_p) and _p not in sys.path:
         sys.path.insert(0, _p)
-# lutplug's network module tries torch at import; GIMP never needs it (and it is slow to load).
-sys.modules.setdefault("torch", None)
+# Nothing the filter runs needs torch; should a code path try it, it fails at once instead of
+# loading torch into GIMP's Python (slow, and GIMP never needs it).
+sys.modules.setdefault("torch", cast(ModuleType, None))
 # The filter runs its own worker threads; BLAS threads on top of them (the network's small
 # matrix products) only oversubscribe the cores: 6x more CPU for the same result.
 for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
@@ -63,167 +70,44 @@ import gi  # noqa: E402
 gi.require_version("Gimp", "3.0")
 gi.require_version("Gegl", "0.4")
 gi.require_version("Babl", "0.1")
-from gi.repository import Babl, Gegl, Gimp, Gio, GLib, GObject  # noqa: E402
+from gi.repository import Gimp, GLib, GObject  # noqa: E402
 
 _log_time("gi + Gimp/Gegl/Babl imported")
+#: Why lutplug (or numpy) cannot be imported; reported when the procedure runs, never at
+#: registration (the filter must still appear, and say what is wrong).
+IMPORT_ERROR: Optional[str] = None
 try:
-    import numpy as np
+    import numpy  # noqa: F401
 
     _log_time("numpy imported")
     from lutplug.hosts.gimp import engine as lp_engine
+    from lutplug.hosts.gimp.plugin import pixels
 
     _log_time("lutplug imported")
-    _IMPORT_ERROR = None
-except Exception as _exc:  # noqa: BLE001 - reported when the procedure runs, never at registration
-    np = None
-    lp_engine = None
-    _IMPORT_ERROR = f"{type(_exc).__name__}: {_exc}"
+except Exception as _exc:  # noqa: BLE001 - reported when the procedure runs
+    IMPORT_ERROR = f"{type(_exc).__name__}: {_exc}"
 
+# Also lutplug.hosts.gimp's PLUGIN_NAME, PROC_NAME and ENGINES: repeated here because the
+# procedure must register even when lutplug cannot be imported (tests check they agree).
 PLUGIN_NAME = "lutplug-apply"
 PROC_NAME = "plug-in-lutplug-apply"
 ENGINES = ("auto", "mlp", "cube")
 ENGINE_LABELS = {"auto": "Auto", "mlp": "Network (MLP)", "cube": "Baked cube"}
-#: GIMP's tiles are 64x64: reading whole tile rows never fetches a tile twice.
-TILE = 64
-#: Pixels read from GEGL per block (bounded memory on huge layers; progress per block).
-BLOCK_PIXELS = 1 << 20
-
-
-# ------------------------------------------------------------------------ pixel formats --
-
-def pixel_format(drawable):
-    """(babl format name, channels): float32 in the drawable's own encoding (linear, non-linear
-    "'" or perceptual "~") and its own colour space, so the LUT sees the values as stored."""
-    fmt = drawable.get_format()
-    alpha = drawable.has_alpha()
-    model = Babl.get_name(Babl.format_get_model(fmt))
-    if model.startswith("R~G~B~"):
-        base = "R~G~B~"
-    elif model.startswith("R'G'B'"):
-        base = "R'G'B'"
-    elif model.startswith("RGB"):
-        base = "RGB"
-    else:  # not an RGB model (never for RGB images): sRGB-encoded values
-        base = "R'G'B'"
-    name = base + ("A" if alpha else "") + " float"
-    space = Babl.format_get_space(fmt)
-    return Babl.get_name(Babl.format_with_space(name, space)), (4 if alpha else 3)
-
-
-def read_lut_image(path):
-    """Decode a Hald / lookup-strip image with GIMP's own loaders: float32 (H, W, 3) holding the
-    stored values (8-bit code / 255 etc.), and a description of the stored precision."""
-    image = Gimp.file_load(Gimp.RunMode.NONINTERACTIVE, Gio.File.new_for_path(path))
-    if image is None:
-        raise lp_engine.LutError("GIMP cannot open this image", path)
-    try:
-        layers = image.get_layers()
-        if len(layers) != 1:
-            raise lp_engine.LutError(f"a LUT image must have one layer, this one has {len(layers)}", path)
-        layer = layers[0]
-        if not layer.is_rgb():
-            raise lp_engine.LutError("a LUT image must be RGB", path)
-        w, h = layer.get_width(), layer.get_height()
-        fmt, ch = pixel_format(layer)
-        buf = layer.get_buffer()
-        data = buf.get(Gegl.Rectangle.new(0, 0, w, h), 1.0, fmt, Gegl.AbyssPolicy.NONE)
-        del buf
-        px = np.frombuffer(data, np.float32).reshape(h, w, ch)[..., :3]
-        depth = image.get_precision().value_nick
-        return np.ascontiguousarray(px), depth
-    finally:
-        image.delete()
 
 
 # ---------------------------------------------------------------------------- the filter --
 
-def _check_drawables(drawables):
-    """An error message, or None when every drawable can be filtered."""
-    if not drawables:
-        return "no layer selected: select one or more RGB layers"
-    for d in drawables:
-        name = d.get_name()
-        is_group = getattr(d, "is_group_layer", None) or getattr(d, "is_group", None)
-        if is_group is not None and is_group():
-            return f"'{name}' is a layer group: select the layers inside it"
-        if not d.is_rgb():
-            return f"'{name}' is not an RGB drawable (a layer mask or channel?): select RGB layers"
-        if d.get_lock_content():
-            return f"'{name}' has its pixels locked"
-    return None
-
-
-def _area(drawable):
-    ok, x, y, w, h = drawable.mask_intersect()
-    return (x, y, w, h) if ok and w > 0 and h > 0 else None
-
-
-def apply_to_drawable(drawable, area, runner, strength, progress, done, total, pool):
-    """Filter ``area`` of ``drawable`` through its shadow buffer; merge_shadow() blends through
-    the selection (feathering included) and records the undo step.
-
-    Pipelined: while block k is computed (``pool``, numpy threads without the GIL), the main
-    thread reads block k+1 from GIMP and writes block k-1 back (only the main thread talks to
-    GIMP)."""
-    x, y, w, h = area
-    fmt, ch = pixel_format(drawable)
-    source = drawable.get_buffer()
-    shadow = drawable.get_shadow_buffer()
-    rows = max(TILE, (BLOCK_PIXELS // max(w, 1)) // TILE * TILE)
-    rects = []
-    top = y
-    while top < y + h:
-        end = min(y + h, (top // TILE) * TILE + rows)   # blocks end on tile-row boundaries
-        rects.append(Gegl.Rectangle.new(x, top, w, end - top))
-        top = end
-    clock = time.perf_counter
-    spent = {"read": 0.0, "wait": 0.0, "write": 0.0}
-
-    def write(rect, job):
-        nonlocal done
-        t0 = clock()
-        out = job.result()
-        t1 = clock()
-        shadow.set(rect, fmt, out.tobytes())  # bytes: copied by memcpy (a memoryview is not)
-        spent["wait"] += t1 - t0
-        spent["write"] += clock() - t1
-        done += rect.width * rect.height
-        progress(done / total)
-
-    pending = None
-    for rect in rects:
-        t0 = clock()
-        data = source.get(rect, 1.0, fmt, Gegl.AbyssPolicy.NONE)
-        px = np.frombuffer(data, np.float32).reshape(-1, ch)   # read-only view of GIMP's bytes
-        spent["read"] += clock() - t0
-        job = pool.submit(runner.run, px, strength)
-        if pending is not None:
-            write(*pending)
-        pending = (rect, job)
-    if pending is not None:
-        write(*pending)
-    t0 = clock()
-    shadow.flush()
-    t1 = clock()
-    drawable.merge_shadow(True)
-    drawable.update(x, y, w, h)
-    if TIMING:
-        _log_time(f"{drawable.get_name()}: {w}x{h} {fmt.split('-')[0]}, {len(rects)} blocks: read "
-                  f"{spent['read']:.2f} s, waited for compute {spent['wait']:.2f} s, write "
-                  f"{spent['write']:.2f} s, flush {t1 - t0:.2f} s, merge {clock() - t1:.2f} s")
-    return done
-
-
-def _fail(procedure, message, status=None):
+def _fail(procedure: Any, message: str, status: Any = None) -> Any:
     status = Gimp.PDBStatusType.EXECUTION_ERROR if status is None else status
     return procedure.new_return_values(status, GLib.Error(message))
 
 
-def _trust():
+def _trust() -> "lp_engine.Trust":
+    """The signature policy: this folder's settings.json and the environment's."""
     return lp_engine.Trust.from_settings(HERE)
 
 
-def _cache():
+def _cache() -> "Optional[lp_engine.LutCache]":
     """Parsed LUT files, in GIMP's cache folder (e.g. ~/.cache/GIMP/3.0/lutplug-apply)."""
     try:
         return lp_engine.LutCache(os.path.join(Gimp.cache_directory(), PLUGIN_NAME))
@@ -231,13 +115,19 @@ def _cache():
         return None
 
 
-def _path_of(gfile):
+def _load(path: str) -> "lp_engine.Source":
+    """Open the LUT file for the filter (GIMP decodes LUT images)."""
+    return lp_engine.load_source(path, _trust(), pixels.read_lut_image, _cache())
+
+
+def _path_of(gfile: Any) -> str:
     if gfile is None:
         return ""
-    return gfile.get_path() or gfile.get_uri() or ""
+    return str(gfile.get_path() or gfile.get_uri() or "")
 
 
-def run(procedure, run_mode, image, drawables, config, data):
+def run(procedure: Any, run_mode: Any, image: Any, drawables: Any, config: Any, data: Any) -> Any:
+    """The procedure: check the arguments, open the file, filter every drawable (one undo step)."""
     _log_time("run() entered")
     if run_mode == Gimp.RunMode.INTERACTIVE:
         if not show_dialog(procedure, config):
@@ -257,17 +147,17 @@ def run(procedure, run_mode, image, drawables, config, data):
                      Gimp.PDBStatusType.CALLING_ERROR)
     if not 0.0 <= strength <= 1.0:
         return _fail(procedure, f"strength {strength} is outside 0..1", Gimp.PDBStatusType.CALLING_ERROR)
-    if _IMPORT_ERROR is not None:
+    if IMPORT_ERROR is not None:
         return _fail(procedure, _missing_modules_message())
-    problem = _check_drawables(drawables)
+    problem = pixels.check_drawables(drawables)
     if problem:
         return _fail(procedure, problem, Gimp.PDBStatusType.CALLING_ERROR)
 
-    areas = [(d, _area(d)) for d in drawables]
-    areas = [(d, a) for d, a in areas if a is not None]
-    total = sum(a[2] * a[3] for _, a in areas)
+    areas = [(d, pixels.area_of(d)) for d in drawables]
+    todo = [(d, a) for d, a in areas if a is not None]
+    total = sum(a[2] * a[3] for _, a in todo)
     try:
-        source = lp_engine.load_source(path, _trust(), read_lut_image, _cache())
+        source = _load(path)
         kernel, used = source.kernel(engine, total)
     except lp_engine.LutError as exc:
         status = (Gimp.PDBStatusType.CALLING_ERROR if isinstance(exc, lp_engine.EngineError)
@@ -287,9 +177,10 @@ def run(procedure, run_mode, image, drawables, config, data):
         with lp_engine.Runner(kernel, Gimp.get_num_processors()) as runner, \
                 ThreadPoolExecutor(1) as pool:
             done = 0
-            for drawable, area in areas:
-                done = apply_to_drawable(drawable, area, runner, strength, Gimp.progress_update,
-                                         done, total, pool)
+            for drawable, area in todo:
+                done = pixels.apply_to_drawable(drawable, area, runner, strength,
+                                                Gimp.progress_update, done, total, pool,
+                                                _log_time if TIMING else None)
     except Exception as exc:  # noqa: BLE001 - e.g. MemoryError on a huge layer
         return _fail(procedure, lp_engine.error_text(exc, path))
     finally:
@@ -300,16 +191,30 @@ def run(procedure, run_mode, image, drawables, config, data):
     return procedure.new_return_values(Gimp.PDBStatusType.SUCCESS, GLib.Error())
 
 
-def _missing_modules_message():
+def _missing_modules_message() -> str:
     version = "%d.%d" % sys.version_info[:2]
     return (f"the lutplug filter cannot load its Python modules in GIMP's Python {version} "
-            f"({_IMPORT_ERROR}). Reinstall it for this Python: `lutplug gimp install "
+            f"({IMPORT_ERROR}). Reinstall it for this Python: `lutplug gimp install "
             f"--python-version {version}` (plug-in folder: {HERE})")
 
 
 # ------------------------------------------------------------------------------- dialog --
 
-def show_dialog(procedure, config):
+def _info_for(gfile: Any) -> Tuple[str, str]:
+    """(the dialog's one-line status, the info text in its tooltip) for the chosen file."""
+    path = _path_of(gfile)
+    if IMPORT_ERROR is not None:
+        return _missing_modules_message(), ""
+    if not path:
+        return lp_engine.describe(""), ""
+    try:
+        source = _load(path)
+        return source.summary(), source.info()
+    except Exception as exc:  # noqa: BLE001 - shown in the dialog
+        return "ERROR: " + lp_engine.error_text(exc, path), ""
+
+
+def show_dialog(procedure: Any, config: Any) -> bool:
     """The GimpProcedureDialog: LUT file, strength, engine and an info line (source, quality,
     signature) that follows the chosen file. True when the user pressed OK."""
     gi.require_version("GimpUi", "3.0")
@@ -324,28 +229,15 @@ def show_dialog(procedure, config):
     config.set_property("engine-ui", ENGINES.index(current) if current in ENGINES else 0)
 
     dialog = GimpUi.ProcedureDialog.new(procedure, config, "Apply Compressed LUT")
-
-    def info_for(gfile):
-        path = _path_of(gfile)
-        if _IMPORT_ERROR is not None:
-            return _missing_modules_message(), ""
-        if not path:
-            return lp_engine.describe(""), ""
-        try:
-            source = lp_engine.load_source(path, _trust(), read_lut_image, _cache())
-            return source.summary(), source.info()
-        except Exception as exc:  # noqa: BLE001 - shown in the dialog
-            return "ERROR: " + lp_engine.error_text(exc, path), ""
-
-    summary, detail = info_for(config.get_property("lut-file-ui"))
+    summary, detail = _info_for(config.get_property("lut-file-ui"))
     label = dialog.get_label("lutplug-info", summary, False, False)
     label.set_line_wrap(True)
     label.set_xalign(0.0)
     label.set_selectable(True)
     label.set_tooltip_text(detail or None)
 
-    def on_file_changed(cfg, _pspec):
-        text, tip = info_for(cfg.get_property("lut-file-ui"))
+    def on_file_changed(cfg: Any, _pspec: Any) -> None:
+        text, tip = _info_for(cfg.get_property("lut-file-ui"))
         label.set_text(text)
         label.set_tooltip_text(tip or None)
 
@@ -356,9 +248,11 @@ def show_dialog(procedure, config):
                            "Network: the .nlut's network on every pixel (exact, slower). "
                            "Baked cube: a dense cube (a .nlut baked to 65³; a LUT file as it is).")
     dialog.fill(["lut-file-ui", "strength", "engine-ui", "lutplug-info"])
-    if os.environ.get("LUTPLUG_GIMP_UI_TEST"):
-        GLib.timeout_add(300, _ui_test_step, dialog, config, label, combo, [0])
-    ok = dialog.run()
+    if os.environ.get("LUTPLUG_GIMP_UI_TEST") and IMPORT_ERROR is None:
+        from lutplug.hosts.gimp.plugin import uitest  # the test suite's automated check
+
+        uitest.schedule(dialog, config, label, combo, _path_of)
+    ok = bool(dialog.run())
     dialog.destroy()
     if ok:
         config.set_property("lut-file", config.get_property("lut-file-ui"))
@@ -366,71 +260,18 @@ def show_dialog(procedure, config):
     return ok
 
 
-def _ui_test_step(dialog, config, label, combo, state):
-    """Automated dialog check (LUTPLUG_GIMP_UI_TEST=REPORT.json, used by the test suite under
-    Xvfb): record what the dialog shows, pick LUTPLUG_GIMP_UI_TEST_FILE as a user would (the
-    info line must follow), choose LUTPLUG_GIMP_UI_TEST_ENGINE, record again, press OK."""
-
-    from gi.repository import Gtk
-
-    inner = combo.get_widget() if hasattr(combo, "get_widget") else combo  # GimpLabelIntWidget
-
-    def active_engine():
-        got = inner.get_active()  # GimpIntComboBox: (ok, value)
-        return got[1] if isinstance(got, tuple) else got
-
-    def snapshot():
-        return {"title": dialog.get_title(), "info": label.get_text(),
-                "tooltip": label.get_tooltip_text(), "engine_index": active_engine(),
-                "engine_labels": [row[1] for row in inner.get_model()],
-                "strength": config.get_property("strength"),
-                "file": _path_of(config.get_property("lut-file-ui")), "visible": dialog.get_visible()}
-
-    report = os.environ["LUTPLUG_GIMP_UI_TEST"]
-    step = state[0]
-    state[0] += 1
-    try:
-        return _ui_test_do(step, report, snapshot, config, inner, dialog, Gtk)
-    except Exception as exc:  # noqa: BLE001 - a broken check must not leave the dialog open
-        with open(report + ".error", "w") as f:
-            f.write(f"{type(exc).__name__}: {exc}")
-        dialog.response(Gtk.ResponseType.CANCEL)
-        return False
-
-
-def _ui_test_do(step, report, snapshot, config, inner, dialog, Gtk):
-    import json
-
-    if step == 0:
-        data = {"initial": snapshot()}
-        chosen = os.environ.get("LUTPLUG_GIMP_UI_TEST_FILE")
-        if chosen:
-            config.set_property("lut-file-ui", Gio.File.new_for_path(chosen))
-        engine = os.environ.get("LUTPLUG_GIMP_UI_TEST_ENGINE")
-        if engine in ENGINES:
-            inner.set_active(ENGINES.index(engine))  # GimpIntComboBox: by value (= index)
-        with open(report, "w") as f:
-            json.dump(data, f)
-        return True  # once more, after GTK has processed the changes
-    with open(report) as f:
-        data = json.load(f)
-    data["after_choice"] = snapshot()
-    with open(report, "w") as f:
-        json.dump(data, f)
-    dialog.response(Gtk.ResponseType.OK)
-    return False
-
-
 # ------------------------------------------------------------------------- registration --
 
 class LutplugApply(Gimp.PlugIn):
-    def do_set_i18n(self, name):
+    """The plug-in GIMP queries: one image procedure, :func:`run`."""
+
+    def do_set_i18n(self, name: str) -> bool:
         return False  # no translations shipped
 
-    def do_query_procedures(self):
+    def do_query_procedures(self) -> list:
         return [PROC_NAME]
 
-    def do_create_procedure(self, name):
+    def do_create_procedure(self, name: str) -> Any:
         procedure = Gimp.ImageProcedure.new(self, name, Gimp.PDBProcType.PLUGIN, run, None)
         procedure.set_image_types("RGB*")
         procedure.set_sensitivity_mask(

@@ -181,7 +181,7 @@ def test_pack_opens_in_an_older_ocio(tmp_path, show):
     r = run([old, tmp_path / "check.py", archive, tmp_path / "x.npy", "ACEScct", "L", tmp_path / "y.npy"])
     assert r.returncode == 0, r.stdout + r.stderr
     assert r.stdout.strip() < ocio.__version__
-    from lutplug.hosts.ocio.edit import apply_cpu
     from lutplug.hosts.ocio.processing import processor
+    from lutplug.hosts.ocio.verification import apply_cpu
 
     assert np.abs(np.load(tmp_path / "y.npy") - apply_cpu(processor(show / "look.nlut", 17), x)).max() < 1e-5

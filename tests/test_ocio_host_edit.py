@@ -99,6 +99,40 @@ def test_scanner_round_trips_crlf_bom_and_zero_indented_lists(text):
     assert list(names) == ["a", "b"]
 
 
+_NEW_ENTRY = {
+    "looks": (["- !<Look>", "  name: new look", "  process_space: ACEScct",
+               "  transform: !<MatrixTransform> {}"],
+              "!<Look> {name: new look, process_space: ACEScct, transform: !<MatrixTransform> {}}"),
+    "colorspaces": (["- !<ColorSpace>", "  name: new space", "  isdata: false"],
+                    "!<ColorSpace> {name: new space, isdata: false}"),
+    "named_transforms": (["- !<NamedTransform>", "  name: new nt", "  transform: !<MatrixTransform> {}"],
+                         "!<NamedTransform> {name: new nt, transform: !<MatrixTransform> {}}"),
+}
+
+
+@pytest.mark.parametrize("builtin", list(ocio.BuiltinConfigRegistry()))
+def test_scanner_keeps_every_builtin_config_byte_identical_but_the_entry(builtin):
+    """Why the scanner exists (see yamltext's docstring: ruamel.yaml rewrites these configs'
+    ``environment:`` lines): adding to any built-in config is one inserted block."""
+    import difflib
+
+    text = ocio.Config.CreateFromBuiltinConfig(builtin).serialize()
+    for section, (block, flow) in _NEW_ENTRY.items():
+        t = ConfigText(text)
+        assert t.render() == text
+        t.append_item(section, block, flow)
+        out = t.render()
+        ops = difflib.SequenceMatcher(None, text.splitlines(keepends=True),
+                                      out.splitlines(keepends=True), autojunk=False).get_opcodes()
+        changes = [op for op in ops if op[0] != "equal"]
+        assert len(changes) == 1 and changes[0][0] == "insert", (section, changes)
+        cfg = ocio.Config.CreateFromStream(out)
+        name = block[1].split(": ", 1)[1]
+        found = {"looks": cfg.getLookNames, "colorspaces": cfg.getColorSpaceNames,
+                 "named_transforms": cfg.getNamedTransformNames}[section]()
+        assert list(found)[-1] == name
+
+
 @pytest.mark.parametrize("looks,expect", [
     ("looks: []\n", "flow-empty"), ("looks:\n", "empty"), ("", "absent"),
     ("looks: [!<Look> {name: x, process_space: a, transform: !<MatrixTransform> {}}]  # one\n", "flow"),

@@ -26,10 +26,13 @@ INSTRUMENTED = [
     *(f"lutplug.core.formats.{m}" for m in ("cube", "threedl", "spi", "csp", "clf", "hald",
                                             "ocio_sampled")),
     "lutplug.codec.tensorfile", "lutplug.codec.container", "lutplug.codec.signing",
-    "lutplug.codec.trust", "lutplug.codec.model", "lutplug.codec.quantize", "lutplug.codec.nlut",
+    "lutplug.codec.trust", "lutplug.codec.layout", "lutplug.codec.signature",
+    *(f"lutplug.codec.model.{m}" for m in ("config", "numpy_net", "bake", "lattice")),
+    "lutplug.codec.quantize", "lutplug.codec.nlut", "lutplug.core.load",
     "lutplug.codec.adapters", "lutplug.codec.pack", "lutplug.evaluate.load",
     "lutplug.hosts.ocio.ociolib", "lutplug.hosts.ocio.yamltext", "lutplug.hosts.ocio.grades",
-    "lutplug.hosts.ocio.processing", "lutplug.hosts.ocio.edit", "lutplug.imageio",
+    "lutplug.hosts.ocio.processing", "lutplug.hosts.ocio.edit", "lutplug.hosts.ocio.entries",
+    "lutplug.hosts.ocio.verification", "lutplug.hosts.ocio.configfile", "lutplug.imageio",
 ]
 
 

@@ -8,7 +8,7 @@ uploaded as the manifest says (3D RGB32F / 2D R32F or RGB32F, clamp to edge, the
 """
 from __future__ import annotations
 
-from typing import Optional
+from typing import Any, Dict, Optional
 
 import numpy as np
 
@@ -28,7 +28,9 @@ def context(require: int = 400):
     except ImportError:
         raise LutError("running shaders needs moderngl: pip install moderngl") from None
     try:
-        return moderngl.create_standalone_context(backend="egl", require=require)
+        # (moderngl's stubs type **settings values as dicts; the backend is a string)
+        settings: Dict[str, Any] = {"backend": "egl"}
+        return moderngl.create_standalone_context(require=require, **settings)
     except Exception as exc:  # noqa: BLE001 - no EGL / driver
         raise LutError(f"no headless OpenGL context (EGL): {exc}") from None
 
@@ -153,8 +155,8 @@ def cpu_reference(bundle, nlut, pixels: np.ndarray) -> np.ndarray:
     for the MLP path; alpha passes through."""
     out = pixels.copy()
     if bundle.engine == "cube":
-        from lutplug.hosts.ocio.edit import apply_cpu
         from lutplug.hosts.ocio.processing import processor
+        from lutplug.hosts.ocio.verification import apply_cpu
 
         out[..., :3] = apply_cpu(processor(nlut, bundle.size), pixels[..., :3])
     else:

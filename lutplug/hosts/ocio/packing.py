@@ -13,9 +13,11 @@ import numpy as np
 from lutplug.errors import LutError, PathLike
 from lutplug.fileio import atomic_path
 from lutplug.hosts.ocio import ociolib
-from lutplug.hosts.ocio.edit import (SECTIONS, apply_cpu, base_text, entry_names, entry_processor,
-                                     plan_edit, sample_points)
+from lutplug.hosts.ocio.configfile import base_text
+from lutplug.hosts.ocio.edit import plan_edit
+from lutplug.hosts.ocio.entries import SECTIONS, entry_names, entry_processor
 from lutplug.hosts.ocio.grades import DEFAULT_SIZE, grade_label, load_grade
+from lutplug.hosts.ocio.verification import apply_cpu, sample_points
 
 DEFAULT_BASE = "ocio://studio-config-latest"
 
@@ -83,7 +85,7 @@ def pack(grades: Sequence, output: PathLike, *, names: Optional[Sequence[str]] =
     with tempfile.TemporaryDirectory(prefix="lutplug-pack-") as tmp:
         work = Path(tmp)
         cfg_path = work / "config.ocio"
-        if not builtin:
+        if base_dir is not None:  # a config file (a built-in has no folder of its own)
             _copy_search_folders(ociolib.config_from_text(text, base_dir, where), base_dir, work)
         entries = []
         for nlut, name, grade in zip(loaded, names, grades):

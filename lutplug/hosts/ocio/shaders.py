@@ -16,7 +16,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from pathlib import Path
-from typing import List, Optional
+from typing import Any, Dict, List, Optional
 
 import numpy as np
 
@@ -152,15 +152,16 @@ def write_bundle(bundle: ShaderBundle, path: PathLike) -> List[Path]:
     little-endian) and ``path.json`` (the manifest). Returns the files written."""
     path = Path(path)
     written = []
-    manifest = {"format": "lutplug-shader", "version": 1, "language": bundle.language,
+    textures: List[Dict[str, Any]] = []
+    manifest: Dict[str, Any] = {"format": "lutplug-shader", "version": 1, "language": bundle.language,
                 "engine": bundle.engine, "function": bundle.function, "signature": bundle.signature,
                 "grade": bundle.grade, "cube_size": bundle.size, "uniforms": bundle.uniforms,
-                "textures": []}
+                "textures": textures}
     for t in bundle.textures:
         tex_path = path.with_name(f"{path.name}.{t.name}.f32")
         atomic_write(tex_path, t.values.astype("<f4").tobytes())
         written.append(tex_path)
-        manifest["textures"].append(t.manifest(tex_path.name))
+        textures.append(t.manifest(tex_path.name))
     atomic_write(path, header(bundle) + bundle.text)
     written.insert(0, path)
     if bundle.textures or bundle.uniforms:

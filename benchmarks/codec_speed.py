@@ -8,7 +8,8 @@ bake to 65³ (``NeuralLUT.bake``: the lattice evaluator on every core; and on 1 
 per-point numpy forward over the same nodes, and one 3840×2160 frame through the torch evaluator
 (CPU; with ``--gpu`` and CUDA present also fp16 on the GPU, synchronised). Medians of
 interleaved runs (a noisy machine hits all alike); the 1-minute load average is recorded.
-Writes codec_speed.json and codec_speed.md.
+Writes codec_speed.json and codec_speed.md; with no .nlut to measure it stops (exit 2) and writes
+nothing.
 """
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "benchmarks"))
 
+from guard import require, require_files  # noqa: E402
 from speed import interleaved  # noqa: E402
 
 from lutplug.codec.model import forward_numpy, forward_numpy_lattice  # noqa: E402
@@ -73,7 +75,11 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=7)
     ap.add_argument("--gpu", action="store_true")
     args = ap.parse_args()
-    files = args.files or sorted(args.dir.glob("*.nlut"))
+    if args.files:
+        files = require_files(args.files)
+    else:
+        files = require(sorted(args.dir.glob("*.nlut")), f".nlut files in {args.dir}",
+                        "benchmarks/frontier.py writes them there; or name .nlut files, or --dir DIR")
     load0 = os.getloadavg()[0]
     rows = []
     for path in files:

@@ -17,10 +17,14 @@ import json
 import os
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from guard import refuse, require_files  # noqa: E402
 
 
 def load_table(path: str) -> np.ndarray:
@@ -51,6 +55,20 @@ def load_table(path: str) -> np.ndarray:
     return np.ascontiguousarray(np.asarray(lut.table).transpose(2, 1, 0, 3)).astype(np.float32)
 
 
+def baseline_a(table: np.ndarray) -> dict:
+    """Baseline A of a bare table (benchmarks/frontier.py's, without a shaper): the smallest
+    k³ float16 + zlib resample meeting T1, as {"k", "bytes", "meets", ΔE figures}."""
+    from frontier import baseline_a as frontier_baseline_a
+
+    from lutplug.core.lut import LUT3D
+
+    found = frontier_baseline_a(LUT3D(np.ascontiguousarray(table, np.float32)), max_size=table.shape[0])
+    if found["best"] is not None:
+        return dict(found["best"])
+    largest = found["curve"][-1]
+    return dict(largest, meets=False)
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("luts", nargs="+")
@@ -60,6 +78,7 @@ def main(argv=None) -> int:
     ap.add_argument("--budget", type=int, default=None)
     ap.add_argument("--no-baseline", action="store_true")
     args = ap.parse_args(argv)
+    require_files([Path(p) for p in args.luts])
 
     import torch
 
@@ -84,7 +103,7 @@ def main(argv=None) -> int:
                "threads": args.threads}
         if not args.no_baseline:
             t0 = time.time()
-            rec["baseline_a"] = T.baseline_a(table)
+            rec["baseline_a"] = baseline_a(table)
             rec["baseline_a"]["seconds"] = round(time.time() - t0, 2)
         records.append(rec)
         q = res.quality
@@ -96,6 +115,8 @@ def main(argv=None) -> int:
         with open(os.path.join(args.out, "codec_sweep.json"), "w") as fh:
             json.dump(records, fh, indent=1, default=float)
 
+    if not any("error" not in r for r in records):
+        refuse("no LUT could be read: " + "; ".join(f"{r['file']}: {r['error']}" for r in records))
     lines = ["| file | grid | bytes | params | hidden | ΔE mean | ΔE p99 | ΔE max | PSNR | T1 | wall s | CPU s | baseline A bytes (k) |",
              "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in records:

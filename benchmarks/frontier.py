@@ -11,7 +11,8 @@ at the T1 ("invisible") target, side by side in one run.
 * baseline B: G'MIC ``compress_clut`` (defaults), read from benchmarks/results/gmic.json written by
   benchmarks/gmic_baseline.py (run it first; it takes minutes per LUT).
 
-Writes frontier.json, frontier.md and frontier.png (size vs ΔE00 mean, one curve per codec).
+Writes frontier.json, frontier.md and frontier.png (size vs ΔE00 mean, one curve per codec);
+with no LUT to compress (or, with --merge, no shard to merge) it stops (exit 2) and writes nothing.
 """
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ import json
 import os
 import platform
 import statistics
+import sys
 import time
 import zlib
 from pathlib import Path
@@ -33,6 +35,9 @@ from lutplug.core.formats import read_lut
 from lutplug.core.lut import LUT3D, lattice
 from lutplug.core.load import as_lut3d
 from lutplug.metrics import QUALITY_TARGETS, quality_report
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from guard import SHARED_HINT, refuse, require, require_files, require_folder  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 T1 = QUALITY_TARGETS["invisible"]
@@ -137,8 +142,11 @@ def main() -> None:
     args = ap.parse_args()
     if args.merge:
         rows = []
-        for part in sorted(args.out.glob("frontier_shard*.json")):
+        parts = require(sorted(args.out.glob("frontier_shard*.json")), f"frontier_shard*.json in {args.out}",
+                        "run with --shard K/N first")
+        for part in parts:
             rows += json.loads(part.read_text())["rows"]
+        require(rows, "rows in " + ", ".join(p.name for p in parts))
         rows.sort(key=lambda r: r["file"])
         for r in rows if args.redo_a else ():
             best = r["baseline_a"]["best"]
@@ -153,6 +161,19 @@ def main() -> None:
         _write(args.out, rows, final=True)
         print(f"merged {len(rows)} rows into {args.out / 'frontier.json'}")
         return
+    if args.files:
+        files = require_files(args.files)
+    else:
+        files = [p for p in require_folder(args.luts, hint=SHARED_HINT).iterdir()
+                 if p.is_file() and p.suffix.lower() not in (".md", ".spi1d")]
+    files = sorted(p for p in files if args.only in p.name)
+    if args.shard:
+        k, n = (int(v) for v in args.shard.split("/"))
+        files = files[k::n]
+    require(files, "LUT files to compress" + (f" matching {args.only!r}" if args.only else "")
+            + (f" in shard {args.shard}" if args.shard else ""), "" if args.files else SHARED_HINT)
+    if args.reuse_a is not None and not args.reuse_a.is_file():
+        refuse(f"--reuse-a {args.reuse_a} not found")
     import torch
 
     torch.set_num_threads(args.threads)
@@ -165,13 +186,7 @@ def main() -> None:
     if args.reuse_a is not None:
         earlier_a = {r["file"]: r["baseline_a"] for r in json.loads(args.reuse_a.read_text())["rows"]}
     rows = []
-    files = sorted(args.files or (p for p in args.luts.iterdir()
-                                  if p.is_file() and p.suffix.lower() not in (".md", ".spi1d")))
-    files = [p for p in files if args.only in p.name]
-    name = "frontier"
-    if args.shard:
-        k, n = (int(v) for v in args.shard.split("/"))
-        files, name = files[k::n], f"frontier_shard{k}"
+    name = f"frontier_shard{args.shard.split('/')[0]}" if args.shard else "frontier"
     for path in files:
         lut = as_lut3d(read_lut(path))
         row = {"file": path.name, "grid": lut.size, "shaper": lut.shaper is not None,

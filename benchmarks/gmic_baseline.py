@@ -47,6 +47,9 @@ from typing import Dict, List, Optional
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from guard import require_files  # noqa: E402
+
 REPO = Path(__file__).resolve().parents[1]
 
 #: compress_clut's arguments at their G'MIC 2.9.4 defaults (max_error, avg_error,
@@ -429,6 +432,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     ap.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "gmic" / "work")
     ap.add_argument("--force", action="store_true", help="rerun LUTs that have cached results")
     args = ap.parse_args(argv)
+    require_files(args.luts)
 
     if not gmic_available():
         print("gmic not found on PATH", file=sys.stderr)

@@ -8,13 +8,15 @@ all four) and compare the bytes — the codec goal "smaller than G'MIC at equal 
 Quality is measured the T1 way (lattice + 200k seeded points, sRGB-encoded clipped outputs) on
 the .nlut baked to the LUT's native grid — the protocol G'MIC's decompressed cube is scored by;
 the network evaluated directly (what GPU hosts run) is reported beside it. Writes
-gmic_matched.json and gmic_matched.md.
+gmic_matched.json and gmic_matched.md (nothing, exit 2, when gmic.json holds no finished LUT to
+match or the LUTs are not found).
 """
 from __future__ import annotations
 
 import argparse
 import json
 import platform
+import sys
 import time
 from pathlib import Path
 
@@ -23,6 +25,9 @@ from lutplug.codec.compress import compress
 from lutplug.core.formats import read_lut
 from lutplug.core.load import as_lut3d
 from lutplug.metrics import QualityTarget, quality_report
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from guard import SHARED_HINT, refuse, require, require_folder  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 FIGURES = ("de_mean", "de_p99", "de_max", "psnr")
@@ -55,17 +60,24 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args()
+    gmic_path = args.out / "gmic.json"
+    if not gmic_path.is_file():
+        refuse(f"{gmic_path} not found (benchmarks/gmic_baseline.py writes it)")
+    gmic = json.loads(gmic_path.read_text())
+    names = require([n for n in sorted(gmic) if gmic[n].get("status") == "ok" and args.only in n],
+                    f"finished G'MIC results in {gmic_path}" + (f" matching {args.only!r}" if args.only else ""))
+    require_folder(args.luts, hint=SHARED_HINT)
+    missing = [n for n in names if not (args.luts / n).is_file()]
+    if missing:
+        refuse(f"not in {args.luts}: {', '.join(missing)}")
     import torch
 
     torch.set_num_threads(args.threads)
-    gmic = json.loads((args.out / "gmic.json").read_text())
     workdir = args.out / "nlut_matched"
     workdir.mkdir(parents=True, exist_ok=True)
     rows = []
-    for name in sorted(gmic):
+    for name in names:
         g = gmic[name]
-        if g.get("status") != "ok" or args.only not in name:
-            continue
         row = matched_row(args.luts / name, g, workdir, args.seed)
         rows.append(row)
         b = row["baked"]

@@ -37,6 +37,9 @@ from lutplug import __version__
 from lutplug.codec import adapters
 from lutplug.codec import pack_train as PT
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from guard import SHARED_HINT, refuse, require, require_folder  # noqa: E402
+
 REPO = Path(__file__).resolve().parents[1]
 LUT_EXTENSIONS = (".cube", ".3dl", ".spi3d", ".csp", ".clf", ".ctf", ".png")
 
@@ -223,6 +226,8 @@ def main() -> None:
                     help="add these options (and speed test) to an existing result file of the same selection")
     args = ap.parse_args()
     if args.rescore:
+        if not (args.out / f"{args.name}.json").is_file():
+            refuse(f"--rescore: {args.out / (args.name + '.json')} not found")
         result = json.loads((args.out / f"{args.name}.json").read_text())
         standalone = _standalone(REPO / "benchmarks" / "results" / "frontier.json")
         result["frontier_covers"] = [r["name"] for r in result["options"][0]["rows"] if r["name"] in standalone] \
@@ -231,7 +236,9 @@ def main() -> None:
             score(o, {k: v for k, v in standalone.items() if k in {r["name"] for r in o["rows"]}})
         _write(args, result)
         return
-    inputs = _inputs(args.luts, args.only)
+    require_folder(args.luts, hint=SHARED_HINT)
+    inputs = require(_inputs(args.luts, args.only), f"LUT files in {args.luts}"
+                     + (f" matching {args.only!r}" if args.only else ""), SHARED_HINT)
     standalone = _standalone(REPO / "benchmarks" / "results" / "frontier.json")
     names = [i.name for i in inputs]
     result = {"machine": platform.platform(), "lutplug": __version__, "selection": args.only or "all",

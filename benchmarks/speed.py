@@ -3,8 +3,9 @@ image, lutplug vs OpenColorIO doing the same from the file, side by side in one 
 
     .venv/bin/python benchmarks/speed.py [--luts ../shared/luts] [--out benchmarks/results]
 
-Writes speed.json and speed.md. Times are the median of --repeat runs (wall clock, this
-machine; machines here are noisy, so compare only within one run).
+Writes speed.json and speed.md (nothing when there is no LUT to read: exit 2). Times are the
+median of --repeat runs (wall clock, this machine; machines here are noisy, so compare only
+within one run).
 """
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import argparse
 import json
 import platform
 import statistics
+import sys
 import time
 from pathlib import Path
 
@@ -24,6 +26,9 @@ from lutplug.core.load import as_lut3d
 from lutplug.evaluate.ocio_cpu import apply_image, cpu_processor
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "benchmarks"))
+
+from guard import SHARED_HINT, refuse, require, require_folder  # noqa: E402
 
 
 def median_time(fn, repeat: int) -> float:
@@ -63,11 +68,15 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--apply-lut", default="freshluts_bold_red_cinema.cube")
     args = ap.parse_args()
+    luts = require(sorted(p for p in require_folder(args.luts, hint=SHARED_HINT).iterdir()
+                          if p.is_file() and p.suffix != ".md"), f"LUT files in {args.luts}", SHARED_HINT)
+    if not (args.luts / args.apply_lut).is_file():
+        refuse(f"--apply-lut {args.apply_lut} is not in {args.luts}")
     args.out.mkdir(parents=True, exist_ok=True)
     ocio.SetLoggingLevel(ocio.LOGGING_LEVEL_NONE)
 
     reads = []
-    for path in sorted(p for p in args.luts.iterdir() if p.is_file() and p.suffix != ".md"):
+    for path in luts:
         row = {"file": path.name, "format": detect_format(path)}
         row["lutplug_s"] = median_time(lambda: read_lut(path), args.repeat)
         try:

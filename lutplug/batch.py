@@ -158,8 +158,9 @@ def compress_many(sources: Sequence[PathLike], out_dir: PathLike, settings: Sett
             _emit(on_event, outcomes[src])
         else:
             todo.append((src, dst))
-    runner = _run_cluster if cluster else _run_local
-    for (src, dst), res in runner(todo, settings.as_dict(), jobs, cluster):
+    results = (_run_cluster(todo, settings.as_dict(), cluster) if cluster
+               else _run_local(todo, settings.as_dict(), jobs))
+    for (src, dst), res in results:
         outcomes[src] = _finish(src, dst, res)
         _emit(on_event, outcomes[src])
     return [outcomes[src] for src, _ in pairs]
@@ -199,7 +200,7 @@ def _finish(src: Path, dst: Path, res: dict) -> Outcome:
     return Outcome(src, dst, "done", len(res["nlut"]), res["meets_target"], res["seconds"], res["worker"])
 
 
-def _run_local(todo, settings: dict, jobs: Optional[int], _cluster) -> Iterator[tuple]:
+def _run_local(todo, settings: dict, jobs: Optional[int]) -> Iterator[tuple]:
     if not todo:
         return
     import multiprocessing
@@ -220,7 +221,7 @@ def _run_local(todo, settings: dict, jobs: Optional[int], _cluster) -> Iterator[
                     pending[submit(nxt[0].name, _read(nxt[0]))] = nxt
 
 
-def _run_cluster(todo, settings: dict, _jobs, address: str) -> Iterator[tuple]:
+def _run_cluster(todo, settings: dict, address: str) -> Iterator[tuple]:
     if not todo:
         return
     try:

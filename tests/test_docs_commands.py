@@ -1,6 +1,7 @@
 """The documentation's commands run as written.
 
-Every command block of README.md, ocio/README.md, nuke/README.md and docs/*.md (indented or fenced
+Every command block of README.md, ocio/README.md, nuke/README.md, benchmarks/results/README.md
+and docs/*.md (indented or fenced
 shell blocks, and ```python blocks) is parsed. Two checks:
 
 * statically, for every command: the program it calls exists after the README's set-up — a path
@@ -29,7 +30,7 @@ from typing import Callable, Dict, List, Optional, Tuple
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-DOCS = ["README.md", "ocio/README.md", "nuke/README.md",
+DOCS = ["README.md", "ocio/README.md", "nuke/README.md", "benchmarks/results/README.md",
         *sorted(f"docs/{p.name}" for p in (REPO / "docs").glob("*.md"))]
 
 #: A 4³ LUT of the shared corpus: compresses in seconds (no network to train).
@@ -299,7 +300,9 @@ MAKERS: Dict[str, Callable[[Path, str], None]] = {
 }
 #: Files a section's commands use but do not make (a reader has their own), made before it runs.
 PLACEHOLDERS: Dict[Tuple[str, str], List[str]] = {
+    ("README.md", "Quick tour"): ["grade.cube"],
     ("README.md", "In Python"): ["grade.cube"],
+    ("README.md", "Hosts"): ["grade.nlut", "show/config.ocio"],
     ("README.md", "Security"): ["grade.nlut", "trust.txt", "show.ocioz"],
     ("ocio/README.md", "Adding a look pack to a studio config"): ["grade.cube", "show/config.ocio"],
     ("nuke/README.md", "Farm: standalone gizmos and pasteable nodes"): ["GRADE.nlut"],

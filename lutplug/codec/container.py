@@ -207,11 +207,11 @@ def split(data: bytes, source: str = ".nlut",
     Raises :class:`LutError` for a wrong magic, an unknown (older or newer) version, unknown
     flags, lengths that disagree, and :class:`StrippedSignatureError` when the header says
     signed but the signature block is missing."""
+    if bytes(data[:len(framing.magic)]) != framing.magic:
+        raise LutError(f"not a {framing.label} file (bad magic bytes)", source)
     if len(data) < HEADER.size:
         raise LutError(f"file is too short to be a {framing.label}", source)
     magic, version, flags, reserved, length = HEADER.unpack_from(data)
-    if magic != framing.magic:
-        raise LutError(f"not a {framing.label} file (bad magic bytes)", source)
     if version != framing.version and version not in framing.older:
         age = "older" if version < framing.version else "newer"
         raise LutError(f"{framing.label} format version {version} is {age} than the versions "

@@ -43,13 +43,26 @@ REPO = Path(__file__).resolve().parents[1]
 T1 = QUALITY_TARGETS["invisible"]
 
 
+def plain_cube_bytes(table: np.ndarray) -> int:
+    """Baseline C's payload: a float16 cube ``[b, g, r, c]``, its bit patterns delta-coded along
+    red (R fastest), bytes shuffled (all low bytes, then all high bytes), zlib -9."""
+    bits = np.ascontiguousarray(table, dtype=np.float16).view(np.uint16)
+    delta = bits.copy()
+    delta[:, :, 1:, :] = bits[:, :, 1:, :] - bits[:, :, :-1, :]  # wraps mod 2^16: lossless
+    raw = delta.reshape(-1).view(np.uint8).reshape(-1, 2)
+    return len(zlib.compress(np.ascontiguousarray(raw.T).tobytes(), 9))
+
+
 def baseline_a(lut: LUT3D, max_size: int = 65) -> dict:
-    """Smallest k³ resample meeting T1 (float16 + zlib -9, shaper included), and the
-    size-vs-ΔE curve of the sizes tried: a binary search over k (quality mostly grows with k),
-    then the three sizes below the one found, and the grids whose nodes are a subset of the
-    source's ((n - 1) / m + 1, the source's own n included: those reproduce it exactly at
-    nodes), since growth is not monotonic there — also when the largest size misses (a 65³
-    resample of a sharp 32³ table can miss where the table itself cannot)."""
+    """Smallest k³ resample meeting T1 and the size-vs-ΔE curve of the sizes tried: a binary search
+    over k (quality mostly grows with k), then the three sizes below the one found, and the grids
+    whose nodes are a subset of the source's ((n - 1) / m + 1, the source's own n included: those
+    reproduce it exactly at nodes), since growth is not monotonic there — also when the largest
+    size misses (a 65³ resample of a sharp 32³ table can miss where the table itself cannot).
+    Each point is stored two ways: baseline A, float16 + zlib -9 (``bytes``), and baseline C,
+    float16 delta-coded along red + byte shuffle + zlib -9 (``bytes_c``, :func:`plain_cube_bytes`);
+    the shaper (float16 + zlib -9) counted in both. ``best_c``: the tried size meeting T1 with the
+    fewest ``bytes_c``."""
     shaper_bytes = 0
     if lut.shaper is not None:
         shaper_bytes = len(zlib.compress(lut.shaper.table.astype(np.float16).tobytes(), 9))
@@ -62,7 +75,8 @@ def baseline_a(lut: LUT3D, max_size: int = 65) -> dict:
                           small.domain_max, shaper=small.shaper, interpolation=small.interpolation)
             nbytes = len(zlib.compress(small.table.astype(np.float16).tobytes(), 9)) + shaper_bytes
             rep = quality_report(lut, small)
-            tried[k] = {"k": k, "bytes": nbytes, **rep.as_dict(), "meets": rep.meets(T1)}
+            tried[k] = {"k": k, "bytes": nbytes, "bytes_c": plain_cube_bytes(small.table) + shaper_bytes,
+                        **rep.as_dict(), "meets": rep.meets(T1)}
         return tried[k]
 
     lo, hi = 2, max_size
@@ -82,7 +96,9 @@ def baseline_a(lut: LUT3D, max_size: int = 65) -> dict:
                 hi = k
                 break
         found = point(hi)
-    return {"best": found, "curve": [tried[k] for k in sorted(tried)]}
+    passing = [p for p in tried.values() if p["meets"]]
+    best_c = min(passing, key=lambda p: p["bytes_c"]) if passing else None
+    return {"best": found, "best_c": best_c, "curve": [tried[k] for k in sorted(tried)]}
 
 
 def lutplug_codec(lut: LUT3D, source: Path, workdir: Path, seed: int) -> dict:
@@ -93,7 +109,7 @@ def lutplug_codec(lut: LUT3D, source: Path, workdir: Path, seed: int) -> dict:
     out = workdir / (source.stem + ".nlut")
     size = result.nlut.save(out)
     t1 = time.perf_counter()
-    baked = result.nlut.bake(lut.size)
+    baked = result.nlut.bake(result.nlut.bake_size(lut.size))  # what hosts bake (a lattice: its grid)
     bake_s = time.perf_counter() - t1
     rep = quality_report(lut, baked)
     return {"bytes": size, "compress_s": seconds, "compress_cpu_s": cpu_seconds,

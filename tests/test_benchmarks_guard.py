@@ -27,10 +27,14 @@ CASES = [
     ("packs.py", ["--luts", "EMPTY", "--out", "OUT"]),
     ("packs.py", ["--luts", "MISSING", "--out", "OUT"]),
     ("ocio_yaml_roundtrip.py", ["--only", "no such config", "--out", "OUT"]),
+    ("gpu_speed.py", ["--luts", "EMPTY", "--out", "OUT"]),  # without CUDA (or LUTs) it refuses
+    ("container_overhead.py", ["--dir", "EMPTY", "--out", "OUT"]),
+    ("container_overhead.py", ["MISSING/x.nlut", "--out", "OUT"]),
 ]
 #: What a result folder holds before the run (must hold the same after it).
 RESULTS = ["codec_speed.json", "codec_speed.md", "speed.json", "speed.md", "frontier.json", "frontier.md",
-           "gmic_matched.json", "gmic_matched.md", "packs.json", "packs.md", "codec_sweep.json"]
+           "gmic_matched.json", "gmic_matched.md", "packs.json", "packs.md", "codec_sweep.json",
+           "gpu_speed.json", "gpu_speed.md", "container_overhead.json", "container_overhead.md"]
 
 
 def _snapshot(folder: Path) -> dict:

@@ -10,7 +10,7 @@ from lutplug import read_lut
 from lutplug.cli import main
 from lutplug.codec.nlut import load_nlut
 from lutplug.imageio import read_image, write_image
-from tests.nlut_helpers import fit_stored_nlut, random_nlut
+from tests.nlut_helpers import fit_stored_nlut, legacy_bytes, random_nlut
 
 
 def run(*args):
@@ -31,12 +31,13 @@ def test_info_json_of_nlut(nlut_file):
     d = json.loads(out)
     assert d["format"] == "nlut" and d["signature"] == "unsigned" and d["bytes"] == nlut_file.stat().st_size
     assert d["ratio_vs_float32_33"] == round(33 ** 3 * 12 / d["bytes"], 1)
-    assert d["format_version"] == 1  # a network with float tensors: version 1's layout
+    assert d["format_version"] == 3  # every network is written as version 3
     code, out = run("info", nlut_file)
-    assert code == 0 and "signature: unsigned" in out and "(.nlut v1," in out
-    fit_stored_nlut().save(nlut_file)
-    code, out = run("info", nlut_file)
-    assert code == 0 and "nlut v2," in out
+    assert code == 0 and "signature: unsigned" in out and "(.nlut v3," in out
+    for version in (1, 2):  # files of the older versions say theirs
+        nlut_file.write_bytes(legacy_bytes(fit_stored_nlut(), version))
+        code, out = run("info", nlut_file)
+        assert code == 0 and f"nlut v{version}," in out
 
 
 def test_bake_nlut_to_formats(nlut_file, tmp_path):

@@ -83,9 +83,9 @@ def test_verify_judges_the_signature_before_parsing_the_payload(nlut_file, tmp_p
     assert run("keygen", "-o", key)[0] == 0
     assert run("sign", nlut_file, "--key", key)[0] == 0
     data = nlut_file.read_bytes()
-    payload = int.from_bytes(data[8:12], "little")
-    assert len(data) == 12 + payload + 96  # signed: header, payload, key, signature
-    for offset in (12, 13, 12 + payload // 2, 12 + payload - 1):  # zlib header, body, checksum
+    assert data[4] == 3 and data[5] & 0x01  # version 3, signed (docs/nlut-format.md)
+    end = len(data) - 96  # the signed part: key and signature follow
+    for offset in (6, end // 2, end - 5, end - 1):  # field map, record, tensors, CRC-32
         bad = bytearray(data)
         bad[offset] ^= 0x01
         changed = tmp_path / f"changed_{offset}.nlut"

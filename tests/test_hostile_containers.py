@@ -10,10 +10,10 @@ import zlib
 import numpy as np
 import pytest
 
-from lutplug.codec import container, tensorfile
+from lutplug.codec import container, lean, record, tensorfile
 from lutplug.codec.nlut import from_bytes, load_nlut
-from lutplug.errors import LutError, SignatureError
-from tests.nlut_helpers import fit_stored_nlut, random_nlut
+from lutplug.errors import LutError, SignatureError, StrippedSignatureError
+from tests.nlut_helpers import fit_stored_nlut, lattice_nlut, legacy_bytes, random_nlut
 
 pytest.importorskip("cryptography")
 
@@ -38,9 +38,9 @@ def _frame(raw_payload: bytes, framing=container.NLUT, version=1, flags=0) -> by
 
 @pytest.fixture(scope="module")
 def grade():
-    """(tensors, description) of a small valid .nlut (version 1 layout: a random network with
-    float and per-row-scaled tensors, which version 2's packing does not take)."""
-    c = container.decode(random_nlut(4).to_bytes())
+    """(tensors, description) of a small valid version 1 .nlut (a random network with float and
+    per-row-scaled tensors, which version 2's packing does not take)."""
+    c = container.decode(legacy_bytes(random_nlut(4), 1))
     return c.tensors, c.description
 
 
@@ -71,7 +71,7 @@ def test_header_claiming_huge_tensors(grade):
     big = {**_meta(desc), "m.W0": {"dtype": "F64", "shape": [1 << 24], "data_offsets": [0, 8 << 24]}}
     _refused(_frame(_payload(big)), "tensor header describes 134217728 data bytes")
     # the outer header claims a 4 GB payload
-    good = random_nlut(4).to_bytes()
+    good = legacy_bytes(random_nlut(4), 1)
     lying = container.HEADER.pack(b"NLUT", 1, 0, 0, 0xFFFFFFFF) + good[12:]
     _refused(lying, "4294967295-byte payload, more than")
     # the tensor header's own length field claims 2^60 bytes
@@ -150,20 +150,21 @@ def test_signature_over_different_bytes(tmp_path):
     from lutplug.codec.signing import public_raw
 
     key = ed25519.Ed25519PrivateKey.generate()
-    data = random_nlut(5).to_bytes()
-    signed = container.add_signature(data, public_raw(key.public_key()), key.sign)
-    other = container.add_signature(random_nlut(6).to_bytes(), public_raw(key.public_key()), key.sign)
-    # the signature of another file (same key, genuine signature) grafted onto this one
-    forged = signed[:-64] + other[-64:]
-    _refused(forged, "altered after signing", error=SignatureError)
-    # a signature over this file's bytes with the flag cleared (not what the format signs)
-    flagless = bytearray(signed[:-96])
-    flagless[5] = 0
-    forged = signed[:-64] + key.sign(bytes(flagless))
-    _refused(forged, "altered after signing", error=SignatureError)
+    for data, other in ((random_nlut(5).to_bytes(), random_nlut(6).to_bytes()),
+                        (legacy_bytes(random_nlut(5), 1), legacy_bytes(random_nlut(6), 1))):
+        signed = container.add_signature(data, public_raw(key.public_key()), key.sign)
+        other = container.add_signature(other, public_raw(key.public_key()), key.sign)
+        # the signature of another file (same key, genuine signature) grafted onto this one
+        forged = signed[:-64] + other[-64:]
+        _refused(forged, "altered after signing", error=SignatureError)
+        # a signature over this file's bytes with the flag cleared (not what the format signs)
+        flagless = bytearray(signed[:-96])
+        flagless[5] &= 0xFE
+        forged = signed[:-64] + key.sign(bytes(flagless))
+        _refused(forged, "altered after signing", error=SignatureError)
 
 
-@pytest.mark.parametrize("version, word", [(0, "older"), (3, "newer"), (255, "newer")])
+@pytest.mark.parametrize("version, word", [(0, "older"), (4, "newer"), (255, "newer")])
 def test_other_format_versions_are_refused(version, word):
     data = bytearray(random_nlut(7).to_bytes())
     data[4] = version
@@ -171,18 +172,25 @@ def test_other_format_versions_are_refused(version, word):
 
 
 def test_a_version_byte_that_disagrees_with_the_layout_is_refused(packed_grade):
-    v1 = bytearray(random_nlut(7).to_bytes())
-    v2 = bytearray(container.encode(*packed_grade))
+    v1 = bytearray(legacy_bytes(random_nlut(7), 1))
+    v2 = bytearray(container.encode(*packed_grade, version=2))
     assert (v1[4], v2[4]) == (1, 2)
     v1[4], v2[4] = 2, 1
     _refused(bytes(v1), "m.q must be int8")
     _refused(bytes(v2), "tensor cin is missing")
+    for old in (v1, v2):  # a version 1 or 2 file relabelled 3, and back
+        old[4] = 3
+        _refused(bytes(old), "CRC-32|too short")
+    v3 = bytearray(random_nlut(7).to_bytes())
+    for version in (1, 2):
+        v3[4] = version
+        _refused(bytes(v3), "unknown flags|header implies|too short|claims")
 
 
 @pytest.fixture(scope="module")
 def packed_grade():
     """(tensors, description) of a small valid version 2 .nlut (int8 network, float16 scales)."""
-    c = container.decode(fit_stored_nlut().to_bytes())
+    c = container.decode(legacy_bytes(fit_stored_nlut(), 2))
     assert c.version == 2 and {"m.q", "m.s"} <= set(c.tensors)
     return c.tensors, c.description
 
@@ -230,6 +238,186 @@ def test_a_valid_file_loads_within_the_same_bounds(grade):
     finally:
         tracemalloc.stop()
     assert peak < SMALL and n.apply(np.full((1, 3), 0.5, np.float32)).shape == (1, 3)
+
+
+# ------------------------------------------------------------------------------ version 3 --
+# Files built from docs/nlut-format.md's version 3 layout: magic, version, the field map (LEB128;
+# bit 0 signed, 1 deflated, 2 tensor facts, 3.. the record's slots), facts, record, tensor block,
+# CRC-32 of everything before it with bit 0 of byte 5 cleared. Each hostile file carries a valid
+# CRC, so what refuses it is the check under test.
+
+def _leb(value: int) -> bytes:
+    out = bytearray()
+    while True:
+        out.append(value & 0x7F | (0x80 if value > 0x7F else 0))
+        value >>= 7
+        if not value:
+            return bytes(out)
+
+
+def _v3(field_map: int, body: bytes) -> bytes:
+    """Unsigned version 3 bytes: header, field map, ``body`` (facts, record, tensor block), CRC."""
+    part = b"NLUT\x03" + _leb(field_map) + body
+    return part + zlib.crc32(part).to_bytes(4, "little")
+
+
+def _slot(key: str, state: str = "set") -> int:
+    """The field-map bit of a record slot (docs/nlut-format.md, "field map")."""
+    return 1 << (3 + record.SLOTS.index((key, state)))
+
+
+#: A record holding no provenance, model or quality (each *absent*): its other fields follow.
+BARE = _slot("provenance", "absent") | _slot("model", "absent") | _slot("quality", "absent")
+
+
+def _raw_deflate(data: bytes) -> bytes:
+    z = zlib.compressobj(1, zlib.DEFLATED, -15)
+    return z.compress(data) + z.flush()
+
+
+@pytest.fixture(scope="module")
+def lean_grade():
+    """A valid packed version 3 file cut into (field map, facts + record, raw tensor block)."""
+    data = fit_stored_nlut().to_bytes()
+    spans = lean.sections(data)
+    field_map = 0
+    for i, b in enumerate(data[spans["map"][0]:spans["map"][1]]):
+        field_map |= (b & 0x7F) << 7 * i
+    block = data[slice(*spans["tensors"])]
+    raw = zlib.decompressobj(-15).decompress(block) if field_map & 2 else block
+    assert _v3(field_map, data[spans["facts"][0]:spans["tensors"][0]] + block) == data
+    return field_map & ~2, data[spans["facts"][0]:spans["tensors"][0]], raw
+
+
+def test_v3_lying_lengths_and_counts():
+    # a text, the extras, a list, the tensor index and the shaper claim more than the file holds
+    # or than is accepted: refused before anything is allocated from the claim
+    title = _slot("title")
+    _refused(_v3(BARE | title, _leb(2 * 4000) + b"abc"), "title needs 4000 bytes, 3 are left")
+    _refused(_v3(BARE | title, _leb(2 * 100_000) + b"abc"), "more than the 8193 accepted")
+    extras = _slot("extras")
+    _refused(_v3(BARE | extras, _leb(1 << 20) + b"{}"), "extras needs 1048576 bytes")
+    _refused(_v3(BARE | extras, _leb(1 << 40) + b"{}"), "more than the 1048576 accepted")
+    model_only = _slot("provenance", "absent") | _slot("quality", "absent")  # in_curve, hidden
+    _refused(_v3(model_only, _leb(8) + _leb(10 ** 9)), "model.hidden = 1000000000 is more than the 64")
+    facts = 4
+    _refused(_v3(BARE | facts, _leb(8) + _leb(10 ** 6)), "tensor index count = 1000000 is more than")
+    _refused(_v3(BARE | facts, _leb(8) + _leb(1) + _leb(2) + b"W0" + _leb(4) + _leb(2)
+                 + _leb(1 << 24) + _leb(1 << 24)), "elements, more than")
+    _refused(_v3(BARE | facts, _leb(1) + _leb(1 << 20)), "shaper entry count = 1048576 is more than the 65536")
+    _refused(_v3(BARE | facts, _leb(1) + _leb(1)), "shaper has 1 entries")
+    # a varint running off the end, and one longer than 9 bytes
+    _refused(_v3(BARE | title, b"\xff\xff"), "needs 1 bytes, 0 are left")
+    _refused(_v3(BARE | title, b"\xff" * 12), "longer than 9 bytes|more than")
+
+
+def test_v3_bomb_is_refused_after_inflating_what_the_network_needs(lean_grade):
+    field_map, head, raw = lean_grade
+    # a stream inflating to 80 MB for a network needing a few hundred bytes (the file is ~370 KB)
+    bomb = _v3(field_map | 2, head + _raw_deflate(raw + bytes(80 << 20)))
+    assert len(bomb) < 400_000
+    _refused(bomb, f"inflates beyond the {len(raw)} bytes the network needs")
+    # a stream of the right size followed by stray bytes, one a byte short, one cut short
+    good = _raw_deflate(raw)
+    _refused(_v3(field_map | 2, head + good + b"\x00"), "stray bytes")
+    _refused(_v3(field_map | 2, head + _raw_deflate(raw[:-1])), f"inflates to {len(raw) - 1} bytes")
+    _refused(_v3(field_map | 2, head + good[:-2]), "truncated|corrupted")
+    _refused(_v3(field_map | 2, head + b"\xff" + good[1:]), "corrupted|truncated|inflates")
+    assert from_bytes(_v3(field_map | 2, head + good)).apply(np.zeros((1, 3), np.float32)).shape == (1, 3)
+
+
+def test_v3_tensor_block_of_the_wrong_size(lean_grade):
+    field_map, head, raw = lean_grade
+    assert from_bytes(_v3(field_map, head + raw)).params  # stored, not deflated: as valid
+    for bad in (raw[:-1], raw + b"\x00", b""):
+        _refused(_v3(field_map, head + bad), f"tensor block holds {len(bad)} bytes, the network needs {len(raw)}")
+
+
+def test_v3_nan_and_inf_scales(lean_grade):
+    field_map, head, raw = lean_grade
+    # the float16 scales follow the int8 tensors: the last 2·S bytes of this block (no shaper)
+    for value in (np.nan, np.inf):
+        bad = raw[:-2] + np.array([value], "<f2").tobytes()
+        _refused(_v3(field_map, head + bad), "'m.s' holds NaN or infinite values")
+
+
+def test_v3_truncated_at_every_length():
+    data = random_nlut(3, hidden=(2,), fourier=0, curves=0).to_bytes()
+    for n in range(len(data)):
+        with pytest.raises(LutError, match="CRC-32|too short|magic"):
+            from_bytes(data[:n], "cut.nlut")
+
+
+def test_v3_bad_flags_and_facts(lean_grade):
+    field_map, head, raw = lean_grade
+    _refused(_v3(field_map | 1 << (3 + len(record.SLOTS)), head + raw), "sets bits beyond|longer than its 84 bits")
+    for facts, msg in [(0, "not a valid combination"), (2, "not a valid combination"),
+                       (12, "not a valid combination"), (16, "more than the 15"),
+                       (4, "residual lattice type, but the network has none")]:
+        _refused(_v3(field_map | 4, _leb(facts) + head + raw), msg)
+    # an overlong field map (a trailing zero group) and one naming slots of absent objects
+    long = b"NLUT\x03" + _leb(field_map)[:-1] + bytes([_leb(field_map)[-1] | 0x80, 0]) + head + raw
+    _refused(long + zlib.crc32(long).to_bytes(4, "little"), "shortest form")
+    _refused(_v3(BARE | _slot("model.fix.grid"), b""), "slots of absent objects")
+
+
+def test_v3_unknown_fields_round_trip_and_misplaced_ones_are_refused():
+    n = fit_stored_nlut()
+    n.description = {**n.description, "made_with": {"tool": "grader 9", "take": 3},
+                     "provenance": {"grid": 17, "settings": {"recipe": {"steps": 5}}}}
+    back = from_bytes(n.to_bytes())
+    assert back.description["made_with"] == {"tool": "grader 9", "take": 3}
+    assert back.description["provenance"]["settings"] == {"recipe": {"steps": 5}}
+    assert back.to_bytes() == n.to_bytes()
+    title = _slot("title")
+    extras = _slot("extras")
+    # extras repeating a field the record holds, and extras holding what a codec takes
+    js = b'{"title":"b"}'
+    _refused(_v3(BARE | title | extras, _leb(2) + b"a" + _leb(len(js)) + js), "repeat the field 'title'")
+    _refused(_v3(BARE | extras, _leb(len(js)) + js), "canonical")
+    # a default written out (model.act = relu, index 0) and a raw text the code would pack
+    act = _slot("model.act")
+    model = _slot("provenance", "absent") | _slot("quality", "absent")
+    _refused(_v3(model | act, _leb(8) + _leb(1) + _leb(4) + _leb(0)), "canonical")
+    _refused(_v3(BARE | title, _leb(2 * 12) + b"tea tea tea."), "canonical")
+    # extras that are not an object, not JSON, or repeat a key
+    for js, msg in [(b"[1]", "non-empty JSON object"), (b"{}", "non-empty JSON object"),
+                    (b"{x", "not valid JSON"), (b'{"a":1,"a":2}', "duplicate key"),
+                    (b'{"a":NaN}', "not a JSON number"), (b"[" * 100_000, "not valid JSON")]:
+        _refused(_v3(BARE | extras, _leb(len(js)) + js), msg)
+
+
+def test_v3_packed_text_is_checked():
+    title = _slot("title")
+    # "tea" packed: t=0111 e=0011 a=0010 -> 0x73 0x20; non-zero padding and invalid UTF-8 are
+    # refused by the record, a valid one passes it (and the file then fails for its missing model)
+    _refused(_v3(BARE | title, _leb(2 * 3 + 1) + bytes([0x73, 0x21])), "non-zero padding")
+    _refused(_v3(BARE | title, _leb(2 * 2) + b"\xc3\x28"), "not valid UTF-8")
+    _refused(_v3(BARE | title, _leb(2 * 3 + 1) + bytes([0x73, 0x20])), "description has no model")
+
+
+def test_v3_signature_stripped_or_flag_cleared():
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+
+    from lutplug.codec.signing import public_raw
+
+    key = ed25519.Ed25519PrivateKey.generate()
+    signed = container.add_signature(random_nlut(5).to_bytes(), public_raw(key.public_key()), key.sign)
+    _refused(signed[:-96], "stripped", error=StrippedSignatureError)
+    cleared = bytearray(signed)
+    cleared[5] &= 0xFE
+    _refused(bytes(cleared), "signed flag was cleared")
+    _refused(signed[:-1], "altered after signing", error=SignatureError)
+
+
+def test_v3_huge_lattice_claim_in_a_tiny_file():
+    # a 129^3 int16 residual lattice needs 12.9 MB: a 1 KB file claiming one is refused by the
+    # size of its block without allocating the claim
+    n = lattice_nlut(grid=5, wide=True)
+    c = container.decode(n.to_bytes())
+    c.description["model"]["lattice"]["grid"] = 129
+    data = container.encode(c.tensors, c.description)
+    _refused(data, r"tensor block (holds|inflates to) \d+ bytes, the network needs 12880263")
 
 
 # ---------------------------------------------------------------------------------- packs --

@@ -7,7 +7,7 @@ from lutplug import LutError, SignatureError, UnsignedError
 from lutplug.codec import container, tensorfile
 from lutplug.codec.nlut import from_bytes, load_nlut, sign_file
 from lutplug.codec.signing import generate_keypair, load_private_key, load_public_key
-from tests.nlut_helpers import fit_stored_nlut, random_nlut
+from tests.nlut_helpers import fit_stored_nlut, lattice_nlut, legacy_bytes, random_nlut
 
 st = pytest.importorskip("safetensors.numpy")
 
@@ -45,18 +45,22 @@ def test_round_trip_preserves_evaluation(tmp_path, shaper):
         np.testing.assert_allclose(baked.table.reshape(-1, 3), back.apply(lattice(9)), atol=1e-6)
 
 
+def _signed(tmp_path, data: bytes):
+    """``data`` signed by a new key (``lutplug sign``), and that key as a trust list."""
+    path = tmp_path / "s.nlut"
+    path.write_bytes(data)
+    key, pub = tmp_path / "k", tmp_path / "k.pub"
+    generate_keypair(key, pub)
+    sign_file(path, load_private_key(key))
+    return path.read_bytes(), [load_public_key(pub)]
+
+
 @pytest.mark.parametrize("version", [1, 2])
 def test_signing_detects_every_single_flipped_byte(tmp_path, version):
     n = random_nlut(2, hidden=(4,), fourier=0, curves=0, skip="identity") if version == 1 else \
         fit_stored_nlut(hidden=(2,), fixes=0)
-    path = tmp_path / "s.nlut"
-    n.save(path)
-    assert path.read_bytes()[4] == version
-    key, pub = tmp_path / "k", tmp_path / "k.pub"
-    generate_keypair(key, pub)
-    sign_file(path, load_private_key(key))
-    data = path.read_bytes()
-    trusted = [load_public_key(pub)]
+    data, trusted = _signed(tmp_path, legacy_bytes(n, version))
+    assert data[4] == version  # signing keeps the version
     assert from_bytes(data, "s.nlut", trusted).signature.state == "valid"
     for i in range(len(data)):
         for bit in (0x01, 0x80):
@@ -88,7 +92,7 @@ def test_trust_rules(tmp_path):
     assert path.read_bytes()[:-96] == signed[:-96]
     import hashlib
     head = bytearray(signed[:-96])
-    head[5] = 0
+    head[5] &= 0xFE  # the signed flag, bit 0 of byte 5
     assert from_bytes(signed, "t").content_hash == hashlib.sha256(bytes(head)).hexdigest()
     # stripping the signature block without clearing the flag is refused
     with pytest.raises(LutError):
@@ -118,12 +122,16 @@ def test_inconsistent_files_are_refused(change, message):
 
 def test_structural_garbage_is_refused():
     good = random_nlut(5).to_bytes()
-    for bad, msg in [(b"", "too short"), (b"XLUT" + good[4:], "magic"),
-                     (good[:4] + b"\x03" + good[5:], "version"),
-                     (good + b"\x00", "header implies"), (good[:-1], "header implies")]:
+    assert good[4] == 3
+    for bad, msg in [(b"", "magic"), (b"NLUT", "too short"), (b"XLUT" + good[4:], "magic"),
+                     (good[:4] + b"\x04" + good[5:], "version 4 is newer"),
+                     (good + b"\x00", "CRC-32"), (good[:-1], "CRC-32"), (good[:9], "too short")]:
         with pytest.raises(LutError, match=msg):
             from_bytes(bad, "x.nlut")
-    import struct
+    v1 = legacy_bytes(random_nlut(5), 1)
+    for bad, msg in [(v1 + b"\x00", "header implies"), (v1[:-1], "header implies")]:
+        with pytest.raises(LutError, match=msg):
+            from_bytes(bad, "x.nlut")
     import zlib
     # a valid payload followed by 80 MB of zeros: refused once the described bytes are read
     c = container.decode(good)
@@ -137,23 +145,35 @@ def test_structural_garbage_is_refused():
         from_bytes(nan.to_bytes(), "nan.nlut")
 
 
-def test_version_2_packs_a_fit_stored_network_and_version_1_still_reads():
-    # fit's storage (int8 + float16 scales) is written as version 2: two tensors instead of two per
-    # parameter; the same network written as version 1 (one q/s pair each) reads back identically
-    n = fit_stored_nlut()
-    v2 = n.to_bytes()
-    v1 = container.encode({"m." + k: v for k, v in n.params.items()},
-                          container.decode(v2).description, version=1)
-    assert (v2[4], v1[4]) == (2, 1) and len(v2) < len(v1) - 100
-    x = np.random.default_rng(0).random((500, 3), dtype=np.float32)
-    for data in (v1, v2):
+def _same_network(back, n):
+    x = np.random.default_rng(0).random((500, 3), dtype=np.float32) * 1.2 - 0.1
+    assert set(back.params) == set(n.params)
+    for k, v in n.params.items():
+        assert np.asarray(back.params[k]).dtype == np.asarray(v).dtype
+        np.testing.assert_array_equal(np.asarray(back.params[k]).ravel(), np.asarray(v).ravel())
+    np.testing.assert_array_equal(back.apply(x), n.apply(x))
+
+
+@pytest.mark.parametrize("make", [fit_stored_nlut, lambda: lattice_nlut(wide=True, shaper=True),
+                                  lambda: random_nlut(5, shaper=True)],
+                         ids=["packed", "packed lattice int16 + shaper", "tensor index"])
+def test_versions_1_and_2_still_read_and_rewrite_as_version_3(make):
+    # every network is written as version 3; the same grade written by the version 1 and 2
+    # writers reads back identically, and re-encoding it gives the version 3 bytes
+    n = make()
+    v3 = n.to_bytes()
+    assert v3[4] == 3
+    old = [legacy_bytes(n, 1)]
+    try:
+        old.append(legacy_bytes(n, 2))
+    except ValueError:  # version 2 packs int8 networks without an int16 lattice only
+        assert "m.q" not in container.decode(v3).tensors or n.config.get("lattice")
+    for data in [v3] + old:
         back = from_bytes(data, "t.nlut")
-        assert set(back.params) == set(n.params)
-        for k, v in n.params.items():
-            np.testing.assert_array_equal(np.asarray(back.params[k]).ravel(), np.asarray(v).ravel())
-        np.testing.assert_array_equal(back.apply(x), n.apply(x))
-    # a network stored otherwise (float tensors, per-row weight scales) stays version 1
-    assert random_nlut(5).to_bytes()[4] == 1
+        _same_network(back, n)
+        assert back.to_bytes() == v3
+        assert back.description == from_bytes(v3, "t").description
+    assert all(len(v3) < len(data) for data in old)
 
 
 def test_version_2_read_by_the_documented_recipe_alone():
@@ -162,7 +182,7 @@ def test_version_2_read_by_the_documented_recipe_alone():
     import zlib
 
     n = fit_stored_nlut(hidden=(5, 4), fixes=3)
-    data = n.to_bytes()
+    data = legacy_bytes(n, 2)
     raw = zlib.decompressobj(zdict=container.ZDICT).decompress(data[12:])
     t = st.load(raw)
     assert set(t) == {"m.q", "m.s"}
@@ -187,6 +207,6 @@ def test_version_2_read_by_the_documented_recipe_alone():
 def test_preset_dictionary_is_frozen_for_versions_1_and_2():
     # The zlib preset dictionary is part of format versions 1 and 2: changing it breaks every file.
     import hashlib
-    assert container.VERSION == 2 and container.NLUT.older == (1,)
+    assert container.VERSION == 3 and container.NLUT.older == (1, 2)
     assert hashlib.sha256(container.ZDICT).hexdigest() == \
         "19cb470156ca2f11ad525fc23b28073dd996c0976592ead2f66e469d5de2ba27"

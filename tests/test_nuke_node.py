@@ -122,7 +122,7 @@ def test_choosing_a_file_loads_kernel_and_cube(nuke, lp, nlut_path):
     assert g["load_ok"].value() and g["has_mlp"].value() and g["content_hash"].value() == n.content_hash
     assert g["label"].value() == "show.nlut" and g["tile_color"].value() == 0
     n_bytes = nlut_path.stat().st_size
-    assert g["info"].value().startswith(f"source:    show.nlut (.nlut v1, {n_bytes:,} bytes; ")
+    assert g["info"].value().startswith(f"source:    show.nlut (.nlut v3, {n_bytes:,} bytes; ")
     assert "\nsignature: unsigned\n" in g["info"].value()
     assert not nuke.messages and not nuke.errors
     _choose(nuke, g, nlut_path)                                     # same file: nothing to compile

@@ -131,7 +131,7 @@ def _check_group(g: nkread.Node, loaded, cube_file):
     assert g.knobs["active_engine"] == nkread.Expression(graph.ACTIVE_ENGINE_EXPR)
     assert g.knobs["blink_available"] == nkread.Expression(graph.BLINK_AVAILABLE_EXPR)
     info = uk["info"].target
-    assert info.startswith("source:    Look.nlut (.nlut v1, ") and "\nsignature: unsigned\n" in info
+    assert info.startswith("source:    Look.nlut (.nlut v3, ") and "\nsignature: unsigned\n" in info
     assert "\nquality:   not measured\n" in info and "\nnetwork:   " in info
     # the info text, UTF-8 included (the lineage line's "…"), reads back verbatim from the script
     assert "…" in info

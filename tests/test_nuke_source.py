@@ -61,7 +61,7 @@ def test_nlut_loads_with_kernel_cube_and_info(nlut_path, tmp_path):
     assert got.cube_path == str((cache / n.content_hash / "cube65.cube").resolve())
     info = got.info
     size = nlut_path.stat().st_size
-    for needle in (f"source:    show.nlut (.nlut v1, {size:,} bytes; {round(918_223 / size, 1)}:1 vs "
+    for needle in (f"source:    show.nlut (.nlut v3, {size:,} bytes; {round(918_223 / size, 1)}:1 vs "
                    f"its source, {round(33 ** 3 * 12 / size, 1)}:1 vs a float32 33^3 cube)",
                    "title:     Show look",
                    "made from: show_look.cube (33^3, 918,223 bytes, sha256 ab12ab12ab12ab12…)",

@@ -54,7 +54,7 @@ def test_facts_are_the_files_own(grade, clean_env):
     data = grade.read_bytes()
     opened = open_nlut(grade)
     assert opened.file_bytes == len(data) and opened.sha256 == hashlib.sha256(data).hexdigest()
-    assert opened.format_version == data[4] == 2
+    assert opened.format_version == data[4] == 3
     assert opened.content_hash == container.decode(data).content_hash == hashlib.sha256(data).hexdigest()
     assert opened.signature.state == "unsigned" and not opened.warnings
     assert open_nlut(grade, data=data).sha256 == opened.sha256  # bytes the host already has
@@ -64,7 +64,7 @@ def test_summary_lines_say_what_the_file_holds(grade, clean_env):
     lines = open_nlut(grade).summary_lines()
     text = "\n".join(lines)
     size = grade.stat().st_size
-    assert lines[0].startswith(f"source:    show.nlut (.nlut v2, {size:,} bytes; ")
+    assert lines[0].startswith(f"source:    show.nlut (.nlut v3, {size:,} bytes; ")
     for needle in ("title:     Show look",
                    "made from: show_look.cube (17^3, 918,223 bytes, sha256 abababababababab…)",
                    "network:   [6] ", "quality:   ΔE00 mean 0.21  p99 0.9  max 1.8  PSNR 50.1 dB  (meets target: yes)",

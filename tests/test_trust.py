@@ -60,7 +60,7 @@ def files(tmp_path, keys):
 def _stripped(signed: bytes, clear_flag: bool) -> bytes:
     data = bytearray(signed[:-96])
     if clear_flag:
-        data[5] = 0
+        data[5] &= 0xFE  # the signed flag: bit 0 of byte 5
     return bytes(data)
 
 

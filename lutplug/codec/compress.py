@@ -10,12 +10,13 @@ from typing import Callable, Optional, Union
 import numpy as np
 
 from lutplug import __version__
+from lutplug.codec.judge import ReportJudge
 from lutplug.codec.nlut import NeuralLUT, utc_now
 from lutplug.core.lut import LUT1D, LUT3D
 from lutplug.errors import LutError, PathLike
 from lutplug.fileio import NamedBytes, read_source
 from lutplug.optional import import_torch
-from lutplug.metrics import QUALITY_TARGETS, QualityReport, QualityTarget, quality_report
+from lutplug.metrics import QUALITY_TARGETS, QualityReport, QualityTarget
 
 
 @dataclasses.dataclass
@@ -39,7 +40,9 @@ def compress(lut: LUT3D, *, target: QualityTarget = QUALITY_TARGETS["invisible"]
     """Train the smallest network meeting ``target`` for ``lut`` (see :func:`lutplug.codec.train.fit`).
 
     The returned quality report compares the decoded network with ``lut`` over lattice nodes plus
-    ``n_random`` seeded points of the input domain (the T1 protocol). Deterministic for a seed on CPU.
+    ``n_random`` seeded points of the input domain (the T1 protocol); the size search accepts a
+    candidate only once that very report (and the one of the cube baked from it) meets ``target``
+    (:class:`~lutplug.codec.judge.ReportJudge`). Deterministic for a seed on CPU.
     ``recipe`` overrides training settings (see ``lutplug.codec.train.FIT_RECIPE``). ``source``:
     the file ``lut`` was read from (or its bytes, read once), recorded in the provenance.
     """
@@ -51,12 +54,13 @@ def compress(lut: LUT3D, *, target: QualityTarget = QUALITY_TARGETS["invisible"]
         device = "cuda" if import_torch("compressing").cuda.is_available() else "cpu"
     t0 = time.perf_counter()
     targets = target.as_dict()
+    shaper = compact_shaper(lut)
+    judge = ReportJudge(lut, shaper, n_random, seed)  # the report below, on the same points
     result = fit(lut.table, targets=targets, budget_bytes=budget_bytes, seed=seed, device=device,
                  progress=progress, recipe=recipe, to_lattice=shaper_map(lut),
-                 interpolation=lut.interpolation)
-    shaper = compact_shaper(lut)
+                 interpolation=lut.interpolation, judge=judge)
     nlut = NeuralLUT(result.config, result.params, lut.domain_min, lut.domain_max, shaper)
-    report = quality_report(lut, nlut, n_random=n_random, seed=seed)
+    report = judge.report(nlut)
     seconds = time.perf_counter() - t0
     provenance = {"grid": lut.size, "created": utc_now(), "lutplug": __version__, "parent": parent,
                   "settings": {"target": targets, "budget_bytes": budget_bytes, "seed": seed,

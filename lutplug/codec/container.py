@@ -1,9 +1,11 @@
-"""The .nlut container: a versioned, optionally signed, zlib-compressed safetensors payload.
+"""The .nlut container: a versioned, optionally signed file; versions 1 and 2 (and .nlutpack)
+hold a zlib-compressed safetensors payload, version 3 is the lean binary container of
+:mod:`lutplug.codec.lean`, to which :func:`split`, :func:`decode` and :func:`encode` hand its files.
 
-Byte layout (all integers little-endian; see docs/nlut-format.md)::
+Byte layout of versions 1 and 2 (all integers little-endian; see docs/nlut-format.md)::
 
     0   4  magic  b"NLUT"
-    4   1  format version (2; 1 is still read)
+    4   1  format version (1 or 2)
     5   1  flags: bit 0 = signed; other bits must be 0
     6   2  reserved, 0
     8   4  payload length P
@@ -26,14 +28,14 @@ from typing import Callable, Dict, Optional, Tuple
 
 import numpy as np
 
-from lutplug.codec import tensorfile
+from lutplug.codec import lean, tensorfile
 from lutplug.codec.signing import PUBLIC_KEY_BYTES, SIGNATURE_BYTES
 from lutplug.errors import LutError, StrippedSignatureError
 
 MAGIC = b"NLUT"
-#: Version written: 2 (network tensors packed into two, see docs/nlut-format.md); 1 is still read
-#: and written for networks not stored the packed way. The container itself is the same.
-VERSION = 2
+#: Version written: 3 (the lean container, :mod:`lutplug.codec.lean`); 1 and 2 (safetensors in
+#: zlib, network tensors one by one or packed into two) are still read.
+VERSION = lean.VERSION
 FLAG_SIGNED = 0x01
 HEADER = struct.Struct("<4sBBHI")
 #: zlib preset dictionary of format versions 1 and 2 (RFC 1950 FDICT): the strings every payload
@@ -66,8 +68,9 @@ MAX_DECOMPRESSED = 64 << 20
 class Framing:
     """What distinguishes one file kind built on this container: magic, version, the one
     ``__metadata__`` key holding the JSON description, the zlib preset dictionary, a name for
-    messages, and the older versions still read (``version`` is the newest). The .nlut framing is
-    :data:`NLUT`; look packs (lutplug.codec.pack) define their own."""
+    messages, the older versions still read (``version`` is the newest), and the version laid out
+    as :mod:`lutplug.codec.lean` (``lean``; None: every version is zlib + safetensors). The .nlut
+    framing is :data:`NLUT`; look packs (lutplug.codec.pack) define their own."""
 
     magic: bytes
     version: int
@@ -75,9 +78,10 @@ class Framing:
     zdict: bytes
     label: str
     older: Tuple[int, ...] = ()
+    lean: Optional[int] = None
 
 
-NLUT = Framing(MAGIC, VERSION, "nlut", ZDICT, ".nlut", older=(1,))
+NLUT = Framing(MAGIC, VERSION, "nlut", ZDICT, ".nlut", older=(1, 2), lean=lean.VERSION)
 
 
 @dataclasses.dataclass
@@ -114,6 +118,8 @@ def encode(tensors: Dict[str, np.ndarray], description: dict, framing: Framing =
     version = framing.version if version is None else version
     if version != framing.version and version not in framing.older:
         raise ValueError(f"{framing.label} has no format version {version}")
+    if version == framing.lean:
+        return lean.encode(tensors, description, framing.magic)
     meta = {framing.meta_key: json.dumps(description, separators=(",", ":"), sort_keys=True)}
     deflater = zlib.compressobj(9, zlib.DEFLATED, 15, 9, zlib.Z_DEFAULT_STRATEGY, framing.zdict)
     payload = deflater.compress(tensorfile.dumps(tensors, meta)) + deflater.flush()
@@ -206,9 +212,12 @@ def split(data: bytes, source: str = ".nlut",
 
     Raises :class:`LutError` for a wrong magic, an unknown (older or newer) version, unknown
     flags, lengths that disagree, and :class:`StrippedSignatureError` when the header says
-    signed but the signature block is missing."""
+    signed but the signature block is missing. A version 3 file's framing is checked by
+    :func:`lutplug.codec.lean.split` (its payload: everything after byte 5)."""
     if bytes(data[:len(framing.magic)]) != framing.magic:
         raise LutError(f"not a {framing.label} file (bad magic bytes)", source)
+    if framing.lean is not None and len(data) > 4 and data[4] == framing.lean:
+        return lean.split(data, source)
     if len(data) < HEADER.size:
         raise LutError(f"file is too short to be a {framing.label}", source)
     magic, version, flags, reserved, length = HEADER.unpack_from(data)
@@ -246,9 +255,13 @@ def decode(data: bytes, source: str = ".nlut", framing: Framing = NLUT,
     :data:`tensorfile.MAX_HEADER` bytes), then exactly the data it describes; ``check`` sees the
     description and tensor shapes before that data is inflated. So a lying header, a
     decompression bomb or a huge metadata field is refused before any large allocation.
-    Raises :class:`LutError` for anything malformed (see :func:`split`).
+    Raises :class:`LutError` for anything malformed (see :func:`split`). Version 3 is read by
+    :func:`lutplug.codec.lean.decode` (same guarantees, no zlib stream to check first).
     """
     signed_part, payload, key, sig = split(data, source, framing)
+    if framing.lean is not None and signed_part[4] == framing.lean:
+        arrays, lean_description, signed_part, key, sig = lean.decode(data, source, check)
+        return Container(arrays, lean_description, signed_part, key, sig, version=framing.lean)
     inflater = _Inflater(payload, source, framing.zdict)
     try:
         n = _local(tensorfile.header_length, source, inflater.read(8, "tensor header length"),

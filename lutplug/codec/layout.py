@@ -1,5 +1,6 @@
 """What a stored network may hold: the reader's limits, the checks of a network configuration
-against its tensors, and format version 2's packing of the tensors into two.
+against its tensors, and the packing of its tensors into two (format version 2; version 3 keeps a
+residual lattice apart, see :func:`packed_specs`).
 
 Shared by the .nlut reader (:mod:`lutplug.codec.nlut`) and look packs (:mod:`lutplug.codec.pack`).
 Every check takes either arrays or tensor-header specs (anything with ``dtype`` and ``shape``), so
@@ -26,6 +27,9 @@ SHAPER = "shaper"
 #: stores, minus a tensor-index entry per parameter (110–244 bytes a file over the 39 benchmark
 #: grades).
 PACKED_Q, PACKED_S = MODEL_PREFIX + "q", MODEL_PREFIX + "s"
+#: Version 3 keeps the residual lattice apart from ``m.q``, as int8 or int16.
+LATTICE = "lattice"
+PACKED_LATTICE = MODEL_PREFIX + LATTICE
 #: Tensors quantised with one scale per row (per channel).
 ROW_SCALED = ("cin", "cout")
 #: Tensors stored as plain integers (their scale is in the configuration) and their integer types.
@@ -89,9 +93,9 @@ def check_config(config: dict) -> None:
         if not _is_int(v) or not (v == 0 or 2 <= v <= limit):
             raise ValueError(f"{key} = {v!r} is out of range")
     hidden = config.get("hidden")
-    if (not isinstance(hidden, list) or len(hidden) > 8
+    if (not isinstance(hidden, list) or not 1 <= len(hidden) <= 8
             or not all(_is_int(h) and 1 <= h <= 1024 for h in hidden)):
-        raise ValueError(f"hidden = {hidden!r} must be up to 8 widths of 1..1024")
+        raise ValueError(f"hidden = {str(hidden)[:60]} must be 1 to 8 widths of 1..1024")
     for key, allowed in CHOICES.items():
         if config.get(key, allowed[0]) not in allowed:
             raise ValueError(f"{key} = {config.get(key)!r} is not one of {allowed}")
@@ -173,19 +177,29 @@ def check_finite(tensors: Mapping[str, np.ndarray], source: str) -> None:
             raise LutError(f"tensor {k!r} holds NaN or infinite values", source)
 
 
-# ----------------------------------------------------------------------------- version 2 packing
+# ----------------------------------------------------------------------------- packing (v2, v3)
 
-def packed_layout(config: dict) -> List[Tuple[str, tuple, int]]:
-    """(name, shape, scale count) of every network tensor in version 2's packing order."""
+def packed_layout(config: dict, lattice_apart: bool = False) -> List[Tuple[str, tuple, int]]:
+    """(name, shape, scale count) of every network tensor packed into ``m.q``, in packing order
+    (version 2: all of them; version 3, ``lattice_apart``: all but the residual lattice)."""
     return [(name, tuple(shape), 0 if name in UNSCALED else shape[0] if name in ROW_SCALED else 1)
-            for name, shape in param_shapes(config).items()]
+            for name, shape in param_shapes(config).items() if not (lattice_apart and name == LATTICE)]
 
 
-def pack(config: dict, params: Mapping[str, np.ndarray]) -> Optional[Dict[str, np.ndarray]]:
-    """Version 2's ``m.q``/``m.s`` of ``params``, or None when they are not all int8 with float16
-    scales of the packed layout's counts (then version 1 stores them as they are)."""
-    layout = packed_layout(config)
+def pack(config: dict, params: Mapping[str, np.ndarray],
+         lattice_apart: bool = False) -> Optional[Dict[str, np.ndarray]]:
+    """``m.q``/``m.s`` of ``params`` (version 2), plus ``m.lattice`` kept apart with its own
+    type (version 3, ``lattice_apart``); None when the parameters are not all int8 with float16
+    scales of the packed layout's counts (an int8 or int16 lattice apart)."""
+    layout = packed_layout(config, lattice_apart)
     names = {n for n, _, k in layout if not k} | {n + e for n, _, k in layout if k for e in (".q", ".s")}
+    out: Dict[str, np.ndarray] = {}
+    if lattice_apart and LATTICE in config:
+        lattice = np.asarray(params.get(LATTICE))
+        if lattice.dtype not in UNSCALED[LATTICE] or lattice.shape != tuple(param_shapes(config)[LATTICE]):
+            return None
+        names.add(LATTICE)
+        out[PACKED_LATTICE] = lattice
     if set(params) != names:
         return None
     ints, scales = [], []
@@ -199,15 +213,15 @@ def pack(config: dict, params: Mapping[str, np.ndarray]) -> Optional[Dict[str, n
             if scale.dtype != np.float16 or scale.size != count:
                 return None
             scales.append(scale.ravel())
-    return {PACKED_Q: np.concatenate(ints), PACKED_S: np.concatenate(scales)}
+    return {PACKED_Q: np.concatenate(ints), PACKED_S: np.concatenate(scales), **out}
 
 
-def unpack(config: dict, q: np.ndarray, s: np.ndarray) -> Dict[str, np.ndarray]:
-    """The parameters (``name.q``/``name.s`` pairs, ``fix``) in version 2's ``m.q`` and ``m.s``,
-    whose sizes :func:`check_packed` checked."""
+def unpack(config: dict, q: np.ndarray, s: np.ndarray, lattice_apart: bool = False) -> Dict[str, np.ndarray]:
+    """The parameters (``name.q``/``name.s`` pairs, ``fix``, a version 2 ``lattice``) in
+    ``m.q`` and ``m.s``, whose sizes :func:`check_packed` checked."""
     params: Dict[str, np.ndarray] = {}
     at_q = at_s = 0
-    for name, shape, count in packed_layout(config):
+    for name, shape, count in packed_layout(config, lattice_apart):
         size = int(np.prod(shape))
         block = q[at_q:at_q + size].reshape(shape)
         at_q += size
@@ -219,10 +233,25 @@ def unpack(config: dict, q: np.ndarray, s: np.ndarray) -> Dict[str, np.ndarray]:
     return params
 
 
-def check_packed(config: dict, specs: Mapping[str, object]) -> None:
-    """Raise ValueError for version 2 tensors whose types or sizes disagree with ``config``."""
+def packed_specs(config: dict, lattice_dtype: np.dtype = np.dtype(np.int8)) -> Dict[str, Tuple[np.dtype, tuple]]:
+    """(dtype, shape) of version 3's packed tensors for ``config`` (checked first: ValueError),
+    in their order in the tensor block: ``m.q``, ``m.s``, then ``m.lattice`` when the network
+    has a residual lattice."""
     check_config(config)
-    layout = packed_layout(config)
+    layout = packed_layout(config, lattice_apart=True)
+    out: Dict[str, Tuple[np.dtype, tuple]] = {
+        PACKED_Q: (np.dtype(np.int8), (sum(int(np.prod(shape)) for _, shape, _ in layout),)),
+           PACKED_S: (np.dtype(np.float16), (sum(count for _, _, count in layout),))}
+    if LATTICE in config:
+        out[PACKED_LATTICE] = (np.dtype(lattice_dtype), tuple(param_shapes(config)[LATTICE]))
+    return out
+
+
+def check_packed(config: dict, specs: Mapping[str, object], lattice_apart: bool = False) -> None:
+    """Raise ValueError for packed tensors (version 2; version 3 with ``lattice_apart``) whose
+    types or sizes disagree with ``config``."""
+    check_config(config)
+    layout = packed_layout(config, lattice_apart)
     sizes = {PACKED_Q: sum(int(np.prod(shape)) for _, shape, _ in layout),
              PACKED_S: sum(count for _, _, count in layout)}
     for name, dtype in ((PACKED_Q, np.int8), (PACKED_S, np.float16)):
@@ -230,31 +259,37 @@ def check_packed(config: dict, specs: Mapping[str, object]) -> None:
         if spec is None or getattr(spec, "dtype") != dtype or tuple(getattr(spec, "shape")) != (sizes[name],):
             got = "missing" if spec is None else f"{getattr(spec, 'dtype')} {tuple(getattr(spec, 'shape'))}"
             raise ValueError(f"{name} must be {np.dtype(dtype)} ({sizes[name]},), got {got}")
-    extra = sorted(k for k in specs if k.startswith(MODEL_PREFIX) and k not in sizes)
+    allowed = set(sizes)
+    if lattice_apart and LATTICE in config:
+        allowed.add(PACKED_LATTICE)
+        spec = specs.get(PACKED_LATTICE)
+        shape = tuple(param_shapes(config)[LATTICE])
+        if spec is None or getattr(spec, "dtype") not in UNSCALED[LATTICE] \
+                or tuple(getattr(spec, "shape")) != shape:
+            raise ValueError(f"tensor lattice must be int8 or int16 {shape}")
+    extra = sorted(k for k in specs if k.startswith(MODEL_PREFIX) and k not in allowed)
     if extra:
         raise ValueError(f"unexpected tensors {[k[:40] for k in extra[:5]]}")
 
 
 def stored_tensors(config: dict, params: Mapping[str, np.ndarray],
                    shaper: Optional[LUT1D]) -> Dict[str, np.ndarray]:
-    """The tensors a .nlut stores for a network and its optional shaper: version 2's packed
-    network when the parameters are stored that way, else version 1's one tensor (or q/s pair)
-    per parameter."""
-    out = pack(config, params) or {MODEL_PREFIX + k: v for k, v in params.items()}
+    """The tensors a version 3 .nlut stores for a network and its optional shaper: the packed
+    network (``m.q``, ``m.s``, ``m.lattice``) when the parameters are stored that way, else one
+    tensor (or q/s pair) per parameter, ``m.<name>``, as version 1 named them."""
+    out = pack(config, params, lattice_apart=True) or {MODEL_PREFIX + k: v for k, v in params.items()}
     if shaper is not None:
         out[SHAPER] = shaper_tensor(shaper)
     return out
 
 
-def layout_version(tensors: Mapping[str, np.ndarray]) -> int:
-    """The format version stored ``tensors`` (:func:`stored_tensors`) belong to: 2 when packed."""
-    return 2 if PACKED_Q in tensors else 1
-
-
 def stored_params(config: dict, tensors: Mapping[str, np.ndarray], version: int) -> Dict[str, np.ndarray]:
     """The network parameters in a checked container's ``tensors`` of format ``version``."""
-    if version == 2:
-        return unpack(config, tensors[PACKED_Q], tensors[PACKED_S])
+    if version == 2 or (version >= 3 and PACKED_Q in tensors):
+        params = unpack(config, tensors[PACKED_Q], tensors[PACKED_S], lattice_apart=version >= 3)
+        if PACKED_LATTICE in tensors:
+            params[LATTICE] = tensors[PACKED_LATTICE]
+        return params
     return {k[len(MODEL_PREFIX):]: v for k, v in tensors.items() if k.startswith(MODEL_PREFIX)}
 
 
@@ -322,9 +357,9 @@ def check_nlut(d: dict, specs: Mapping[str, object], source: str, version: int) 
     stray = sorted(k for k in specs if not k.startswith(MODEL_PREFIX) and k != SHAPER)
     if stray:
         raise LutError(f"unexpected tensors {[k[:40] for k in stray[:5]]}", source)
-    if version == 2:
+    if version == 2 or (version >= 3 and PACKED_Q in specs):
         with network_mismatch(source):
-            check_packed(config, specs)
+            check_packed(config, specs, lattice_apart=version >= 3)
     else:
         check_params(config, {k[len(MODEL_PREFIX):]: v for k, v in specs.items()
                               if k.startswith(MODEL_PREFIX)}, source)

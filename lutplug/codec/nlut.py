@@ -142,7 +142,8 @@ class NeuralLUT:
         return layout.stored_tensors(self.config, self.params, self.shaper)
 
     def to_bytes(self) -> bytes:
-        """Unsigned .nlut bytes (format version 2, or 1 for a network not stored the packed way)."""
+        """Unsigned .nlut bytes, format version 3 (docs/nlut-format.md): reading them back and
+        writing again gives the same bytes."""
         # a re-serialised grade is a new unsigned file: it names no signer (sign_file adds one)
         desc = {k: v for k, v in self.description.items()
                 if v not in ("", {}, None) and k != SIGNER_FIELD}
@@ -153,8 +154,7 @@ class NeuralLUT:
             desc["shaper_domain"] = [self.shaper.domain_min.tolist(), self.shaper.domain_max.tolist()]
         else:
             desc.pop("shaper_domain", None)
-        tensors = self.tensors()
-        return container.encode(tensors, desc, version=layout.layout_version(tensors))
+        return container.encode(self.tensors(), desc)
 
     def save(self, path: PathLike) -> int:
         """Write an unsigned .nlut atomically; returns its size in bytes."""

@@ -123,13 +123,19 @@ def _signing_key():
 
 
 def _nlut_bytes(signed: bool) -> List[bytes]:
+    """Version 3 files of every layout (tensor index, packed, packed with an int16 lattice and a
+    shaper; descriptions as tests and as ``compress`` write them) and the same grade as versions 1
+    and 2 wrote it; ``signed``: each signed by :func:`_signing_key`."""
     from lutplug.codec import container
     from lutplug.codec.nlut import SIGNER_FIELD
     from lutplug.codec.signing import key_id, public_raw
-    from tests.nlut_helpers import random_nlut
+    from tests.nlut_helpers import described, fit_stored_nlut, lattice_nlut, legacy_bytes, random_nlut
 
     plain = [random_nlut(1).to_bytes(), random_nlut(2, shaper=True).to_bytes(),
-             random_nlut(3, hidden=(4,), fourier=0, curves=0, skip="identity").to_bytes()]
+             random_nlut(3, hidden=(4,), fourier=0, curves=0, skip="identity").to_bytes(),
+             described(fit_stored_nlut()).to_bytes(),
+             described(lattice_nlut(grid=3, wide=True, shaper=True), title="").to_bytes(),
+             legacy_bytes(random_nlut(4), 1), legacy_bytes(fit_stored_nlut(hidden=(3,)), 2)]
     if not signed:
         return plain
     key = _signing_key()
@@ -148,6 +154,17 @@ def _nlut(data: bytes, scratch: Path) -> None:
     n = from_bytes(data, "fuzz.nlut")
     with np.errstate(all="ignore"):
         n.apply(np.linspace(-0.5, 1.5, 24, dtype=np.float32).reshape(8, 3))
+
+
+def _nlut_lean(data: bytes, scratch: Path) -> None:
+    """Version 3 with its CRC-32 made right first (per docs/nlut-format.md: over every byte
+    before it, bit 0 of byte 5 cleared), so that mutations reach the field map, tensor facts,
+    description record and tensor block instead of stopping at the checksum."""
+    import zlib
+
+    if len(data) > 9 and data[:5] == b"NLUT\x03" and not data[5] & 1:
+        data = data[:-4] + zlib.crc32(data[:-4]).to_bytes(4, "little")
+    _nlut(data, scratch)
 
 
 def _nlut_trusted(data: bytes, scratch: Path) -> None:
@@ -351,6 +368,7 @@ TARGETS: Dict[str, Target] = {t.name: t for t in (
     + [Target("detect", _detected, lambda s: [b for v in _all_lut_seeds(s).values() for b in v[:1]]),
        Target("nlut", _nlut, lambda s: _nlut_bytes(False) + _nlut_bytes(True)),
        Target("nlut-trusted", _nlut_trusted, lambda s: _nlut_bytes(True)),
+       Target("nlut-lean", _nlut_lean, lambda s: [d for d in _nlut_bytes(False) if d[4] == 3]),
        Target("safetensors", _tensorfile, _tensorfile_seeds),
        Target("pack", _pack, _pack_seeds),
        Target("ocio-config", _ocio_config, _config_seeds),
@@ -364,8 +382,9 @@ TARGETS: Dict[str, Target] = {t.name: t for t in (
 def description_of(name: str) -> str:
     """What a target reads, for reports."""
     return {"detect": "any LUT file, format detected from content",
-            "nlut": ".nlut (from_bytes, then evaluated)",
+            "nlut": ".nlut, versions 1-3 (from_bytes, then evaluated)",
             "nlut-trusted": ".nlut with a trusted key required",
+            "nlut-lean": ".nlut version 3, CRC-32 fixed up (record, facts, block parsers)",
             "safetensors": "the safetensors payload reader",
             "pack": ".nlutpack (read_pack, then extract)",
             "ocio-config": "OCIO config text through `ocio add` (edit, verify, write)",

@@ -1,69 +1,180 @@
-"""The size search's last tier: a predictor network plus a residual lattice on the table's own
-grid, at the coarsest step meeting the target."""
+"""Residual lattices: a predictor network (the identity, or a trained network) plus integer
+residuals on a k³ grid (see :mod:`lutplug.codec.model`), read with the table's interpolation.
+
+Two uses in the size search:
+
+* the **lattice bound** (:func:`coarse_lattice`, before any training): the identity plus a
+  residual lattice on the coarsest grid meeting the target — in effect the table resampled to k³
+  and stored as small integers — gives an upper bound on the file's bytes, so that no network
+  larger than it is trained (a near-identity 17³ table needs a 4³ grid, not a network);
+* the **last tier** (:func:`lattice_tier`), when no network meets the target: each trained
+  network as the predictor of the table's own grid (and of the coarse grid), the smallest file wins.
+
+For each (predictor, grid) the coarsest :data:`LATTICE_STEPS` step meeting the target is found by
+bisection on a subsample of the evaluation points, then checked on all of them (and by the
+caller's judge) — going finer until it passes.
+"""
 from __future__ import annotations
 
-from typing import Callable, List, Mapping, Optional
+from typing import Callable, Dict, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
 from lutplug.codec import model as M
 from lutplug.codec import quantize as Q
 from lutplug.codec.layout import MAX_LATTICE_GRID
+from lutplug.codec.train.points import INTERPOLATORS, lattice_coords
 from lutplug.codec.train.recipe import T1_LIMITS
 from lutplug.metrics import measure, meets
-
 
 #: Residual-lattice steps tried (coarsest first), in :func:`lutplug.codec.model.hdr_encode` units:
 #: 1/16 to 1/4096, four a factor of 2.
 LATTICE_STEPS = tuple(2.0 ** -(4 + i / 4) for i in range(33))
-
-
-#: Largest table grid given a residual lattice (the .nlut reader's limit).
+#: Largest grid given a residual lattice (the .nlut reader's limit).
 LATTICE_MAX_GRID = MAX_LATTICE_GRID
+#: Evaluation points used while bisecting (every candidate is then checked on all of them).
+SEARCH_POINTS = 40_000
+
+#: A candidate: (config with its ``lattice``, stored params, quality at all evaluation points).
+Candidate = Tuple[dict, Dict[str, np.ndarray], Dict[str, float]]
+#: Optional final check of a candidate (the report's points): its figures, or None to skip.
+Judge = Callable[[dict, Dict[str, np.ndarray]], Dict[str, float]]
 
 
-def lattice_tier(table: np.ndarray, u: np.ndarray, t: np.ndarray, predictors: List[tuple],
-                 targets: Mapping[str, float] = T1_LIMITS, interpolation: str = "tetrahedral",
-                 progress: Optional[Callable[[dict], None]] = None):
-    """The last tier of the size search, for a table no network reproduces within ``targets``:
-    a predictor network (node corrections dropped) plus a residual lattice on the table's own
-    grid (see :mod:`lutplug.codec.model`), read with the table's ``interpolation``, so that the
-    baked cube is the table itself to within the quantisation step. For each (config, stored)
-    of ``predictors``: the coarsest :data:`LATTICE_STEPS` step meeting ``targets`` at the
-    evaluation points ``u``/``t`` (bisection: the error grows with the step). Returns the
-    (config, stored, quality) with the fewest stored bytes, or None (grid over
-    :data:`LATTICE_MAX_GRID`, or no step meets the targets). ``progress`` gets a ``"lattice"``
-    event (predictor's hidden widths, step, quality) per step measured."""
+def grid_targets(table: np.ndarray, grid: int, interpolation: str) -> np.ndarray:
+    """The table's values at the nodes of a ``grid``³ lattice over its domain, float32
+    (grid, grid, grid, 3) ``[b, g, r]``: its own nodes at its own grid, else the table read with
+    its ``interpolation`` there."""
     n = table.shape[0]
-    if n > LATTICE_MAX_GRID:
+    if grid == n:
+        return np.asarray(table, np.float32)
+    return INTERPOLATORS[interpolation](table, lattice_coords(grid)).reshape(grid, grid, grid, 3)
+
+
+class _Grid:
+    """One (predictor, grid) pair: the encoded target and prediction at the grid's nodes."""
+
+    def __init__(self, table: np.ndarray, config: dict, stored: Dict[str, np.ndarray], grid: int,
+                 interpolation: str):
+        self.config = {k: v for k, v in config.items() if k not in ("fix", "lattice")}
+        self.stored = {k: v for k, v in stored.items() if k not in ("fix", "lattice")}
+        self.grid, self.interpolation = grid, interpolation
+        self.goal = M.hdr_encode(grid_targets(table, grid, interpolation))
+        self.base = M.hdr_encode(M.forward_numpy_lattice(self.stored, self.config, grid, workers=1),
+                                 np.float32)
+
+    def candidate(self, step: float) -> Optional[Tuple[dict, Dict[str, np.ndarray], np.ndarray]]:
+        """(config, stored, node values) at ``step``, or None when the residual exceeds int16."""
+        q = np.rint((self.goal - self.base) / step)
+        if np.abs(q).max() > np.iinfo(np.int16).max:
+            return None
+        q = q.astype(np.int8 if np.abs(q).max() <= np.iinfo(np.int8).max else np.int16)
+        cfg = dict(self.config, lattice={"grid": self.grid, "step": float(step),
+                                         "interpolation": self.interpolation})
+        return cfg, dict(self.stored, lattice=q), M.corrected_nodes(self.base, step, q)
+
+
+def _coarsest(g: _Grid, u: np.ndarray, t: np.ndarray, targets: Mapping[str, float],
+              sub: np.ndarray, judge: Optional[Judge],
+              progress: Optional[Callable[[dict], None]]) -> Optional[Candidate]:
+    """The coarsest step of ``g`` meeting ``targets`` at all points (``u``, ``t``) and the judge."""
+    def quality(nodes: np.ndarray, idx: Optional[np.ndarray]) -> Dict[str, float]:
+        uu, tt = (u, t) if idx is None else (u[idx], t[idx])
+        return measure(M.lattice_read(nodes, uu, g.interpolation), tt)
+
+    lo, hi, found = 0, len(LATTICE_STEPS) - 1, None
+    while lo <= hi:  # the coarsest step passing on the subsample
+        mid = (lo + hi) // 2
+        out = g.candidate(LATTICE_STEPS[mid])
+        if out is not None and meets(quality(out[2], sub), targets):
+            found, hi = mid, mid - 1
+        else:
+            lo = mid + 1
+    if found is None:
         return None
-    goal = M.hdr_encode(table)
-    best = None
+    for i in range(found, len(LATTICE_STEPS)):  # all points, then the judge; finer until both pass
+        out = g.candidate(LATTICE_STEPS[i])
+        if out is None:
+            continue
+        q = quality(out[2], None)
+        if progress is not None:
+            progress({"stage": "lattice", "hidden": g.config["hidden"], "grid": g.grid,
+                      "step": LATTICE_STEPS[i], **q})
+        if not meets(q, targets):
+            continue
+        if judge is not None and not meets(judge(out[0], out[1]), targets):
+            continue
+        return out[0], out[1], q
+    return None
+
+
+def _subsample(n: int) -> np.ndarray:
+    if n <= SEARCH_POINTS:
+        return np.arange(n)
+    return np.sort(np.random.default_rng(0).choice(n, SEARCH_POINTS, replace=False))
+
+
+def _smaller(a: Optional[Candidate], b: Optional[Candidate]) -> Optional[Candidate]:
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return a if Q.stored_bytes(a[1]) <= Q.stored_bytes(b[1]) else b
+
+
+def coarse_lattice(table: np.ndarray, u: np.ndarray, t: np.ndarray, identity: tuple,
+                   targets: Mapping[str, float] = T1_LIMITS, interpolation: str = "tetrahedral",
+                   judge: Optional[Judge] = None, progress: Optional[Callable[[dict], None]] = None
+                   ) -> Tuple[Optional[Candidate], Optional[int]]:
+    """The identity (``identity`` = (config, stored)) plus a residual lattice on the coarsest grid
+    that can meet ``targets`` (and a few grids above it): (the smallest passing candidate, that
+    grid), or (None, None) when no grid up to the table's own (and the reader's limit) does."""
+    n = table.shape[0]
+    top = min(n, LATTICE_MAX_GRID)
+    if top < 2:
+        return None, None
+    sub = _subsample(len(u))
+    finest = LATTICE_STEPS[-1]
+    config, stored = identity
+
+    def feasible(k: int) -> bool:
+        out = _Grid(table, config, stored, k, interpolation).candidate(finest)
+        return out is not None and meets(measure(M.lattice_read(out[2], u[sub], interpolation), t[sub]),
+                                         targets)
+
+    lo, hi = 2, top
+    if not feasible(hi):
+        return None, None
+    while lo < hi:  # the smallest grid meeting the target at the finest step (on the subsample)
+        mid = (lo + hi) // 2
+        if feasible(mid):
+            hi = mid
+        else:
+            lo = mid + 1
+    best: Optional[Candidate] = None
+    for k in sorted({hi, min(hi + 1, top), min(hi + 2, top)}):
+        best = _smaller(best, _coarsest(_Grid(table, config, stored, k, interpolation), u, t, targets,
+                                        sub, judge, progress))
+    grid = best[0]["lattice"]["grid"] if best is not None else None
+    return best, grid
+
+
+def lattice_tier(table: np.ndarray, u: np.ndarray, t: np.ndarray, predictors: Sequence[tuple],
+                 targets: Mapping[str, float] = T1_LIMITS, interpolation: str = "tetrahedral",
+                 progress: Optional[Callable[[dict], None]] = None, judge: Optional[Judge] = None,
+                 grids: Sequence[int] = ()) -> Optional[Candidate]:
+    """The last tier of the size search, for a table no network reproduces within ``targets``:
+    each of ``predictors`` ((config, stored) pairs; node corrections and lattices dropped) plus a
+    residual lattice on the table's own grid and on each of ``grids``, at the coarsest step
+    meeting ``targets`` at the evaluation points ``u``/``t`` (and ``judge``). Returns the
+    candidate with the fewest stored bytes, or None (no grid within the reader's limit, or no step
+    meets the targets). ``progress`` gets a ``"lattice"`` event per step measured in full."""
+    n = table.shape[0]
+    sizes = sorted({k for k in (n, *grids) if 2 <= k <= LATTICE_MAX_GRID})
+    sub = _subsample(len(u))
+    best: Optional[Candidate] = None
     for config, stored in predictors:
-        config = {k: v for k, v in config.items() if k not in ("fix", "lattice")}
-        stored = {k: v for k, v in stored.items() if k not in ("fix", "lattice")}
-        base = M.hdr_encode(M.forward_numpy_lattice(stored, config, n, workers=1), np.float32)
-
-        def attempt(step: float):
-            q = np.rint((goal - base) / step)
-            if np.abs(q).max() > np.iinfo(np.int16).max:
-                return None
-            q = q.astype(np.int8 if np.abs(q).max() <= np.iinfo(np.int8).max else np.int16)
-            nodes = M.corrected_nodes(base, step, q)
-            cfg = dict(config, lattice={"grid": n, "step": float(step), "interpolation": interpolation})
-            quality = measure(M.lattice_read(nodes, u, interpolation), t)
-            if progress is not None:
-                progress({"stage": "lattice", "hidden": config["hidden"], "step": float(step), **quality})
-            return cfg, dict(stored, lattice=q), quality
-
-        lo, hi, found = 0, len(LATTICE_STEPS) - 1, None
-        while lo <= hi:  # the coarsest passing step
-            mid = (lo + hi) // 2
-            out = attempt(LATTICE_STEPS[mid])
-            if out is not None and meets(out[2], targets):
-                found, hi = out, mid - 1
-            else:
-                lo = mid + 1
-        if found is not None and (best is None or Q.stored_bytes(found[1]) < Q.stored_bytes(best[1])):
-            best = found
+        for k in sizes:
+            best = _smaller(best, _coarsest(_Grid(table, config, stored, k, interpolation), u, t,
+                                            targets, sub, judge, progress))
     return best

@@ -41,10 +41,9 @@ class FitResult:
 
 
 START_INDEX = 8  # [64]
-
-
-FIT_CPU_LIMIT = 300.0  # CPU seconds of this process: no new size attempt starts after this (best so far
-
+#: CPU seconds of this process: no new size attempt starts after this (the best so far is returned).
+#: CPU time, not wall time, so a loaded machine does not change results.
+FIT_CPU_LIMIT = 300.0
 
 # Abort an attempt whose ΔE mean at 40% of training is > 4x the target. At 40% the one-cycle schedule
 # has just left its peak and the mean says little about the end: traces (check-subset ΔE at 40% ->

@@ -118,7 +118,7 @@ def test_inconsistent_files_are_refused(change, message):
 
 def test_structural_garbage_is_refused():
     good = random_nlut(5).to_bytes()
-    for bad, msg in [(b"", "too short"), (b"XLUT" + good[4:], "magic"),
+    for bad, msg in [(b"", "magic"), (b"NLUT", "too short"), (b"XLUT" + good[4:], "magic"),
                      (good[:4] + b"\x03" + good[5:], "version"),
                      (good + b"\x00", "header implies"), (good[:-1], "header implies")]:
         with pytest.raises(LutError, match=msg):

@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import functools
-import hashlib
 import json
 import math
 import os
@@ -49,6 +48,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from guard import require_files  # noqa: E402
+
+from lutplug.fileio import file_sha256  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -307,12 +308,6 @@ def _cube_size(path: Path) -> int:
 # Benchmark driver
 # --------------------------------------------------------------------------------------------
 
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def _finite(x):
@@ -366,7 +361,7 @@ def score(original, template, cube: Path) -> dict:
 
 
 def run_one(source: Path, workdir: Path, timeout_s: float, threads: int) -> dict:
-    entry = {"source": str(source), "sha256": sha256_file(source),
+    entry = {"source": str(source), "sha256": file_sha256(source),
              "gmic_version": gmic_version(), "params": dict(GMIC_DEFAULTS),
              "storage": "keypoints rounded to uint8, CImg .cimgz (zlib)", "nice": 10}
     try:
@@ -445,7 +440,7 @@ def main(argv: Optional[List[str]] = None) -> int:
           f"{'max':>6s} {'psnr':>6s} {'comp_s':>8s} {'dec_s':>6s}", flush=True)
     for source in args.luts:
         name = source.name
-        sha = sha256_file(source)
+        sha = file_sha256(source)
         if not args.force and _cached(data.get(name), sha, args.timeout):
             print(_row(name, data[name]) + "  (cached)", flush=True)
             continue

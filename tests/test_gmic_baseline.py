@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from lutplug import LUT3D, lattice, read_lut, write_lut
+from lutplug.fileio import file_sha256
 from lutplug.metrics import delta_e2000_rgb, quality_report
 
 _PATH = Path(__file__).resolve().parents[1] / "benchmarks" / "gmic_baseline.py"
@@ -102,7 +103,7 @@ def test_cli_writes_json_and_caches(tmp_path, capsys):
     assert gb.main(args) == 0
     data = json.loads(out.read_text())
     e = data["smooth8.cube"]
-    assert e["status"] == "ok" and e["sha256"] == gb.sha256_file(src)
+    assert e["status"] == "ok" and e["sha256"] == file_sha256(src)
     assert e["bytes"] > 0 and e["quality"]["de_mean"] < 1.0 and e["quality"]["points"] > 0
     capsys.readouterr()
     assert gb.main(args) == 0  # second run: cached

@@ -148,9 +148,9 @@ def test_lattice_evaluator_stays_on_one_thread_without_threadpoolctl(monkeypatch
         raise AssertionError("a thread pool was started")
 
     monkeypatch.setitem(sys.modules, "threadpoolctl", None)  # import raises ImportError
-    from lutplug.codec.model import bake  # the model package's evaluator module
+    from lutplug.codec.model import bake
 
-    monkeypatch.setattr(bake, "_BLAS", [])
+    monkeypatch.setattr(bake, "_BLAS", [])  # forget a controller made by an earlier test
     monkeypatch.setattr(concurrent.futures, "ThreadPoolExecutor", no_pool)
     n = random_nlut(seed=4, act="relu", fourier=0, center=True, hidden=(16,), fixes=30, fix_grid=7)
     fast = model.forward_numpy_lattice(n.params, n.config, 9, workers=4)

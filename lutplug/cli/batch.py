@@ -10,6 +10,7 @@ from typing import IO, Any, Optional
 
 import click
 
+from lutplug.cli.common import LiveBar
 from lutplug.errors import LutError
 
 
@@ -24,7 +25,7 @@ def duration(seconds: float) -> str:
     return f"{hours} h {minutes:02d} min"
 
 
-class FolderProgress:
+class FolderProgress(LiveBar):
     """A bar over the LUTs of a folder compress: its total is the LUTs to compress (an up-to-date
     output leaves the total and is counted beside it), the elapsed time moves while the LUTs run
     (redrawn every ``tick`` seconds) and the ETA comes from the LUTs finished so far. Each
@@ -33,18 +34,10 @@ class FolderProgress:
 
     def __init__(self, total: int, *, file: Optional[IO[str]] = None, disable: Optional[bool] = None,
                  tick: float = 1.0) -> None:
-        from tqdm import tqdm
-
         self.started = time.monotonic()
         self.skipped = 0
         self._lock = threading.Lock()
-        self.bar = tqdm(total=total, desc="compressing", unit="LUT", leave=False, dynamic_ncols=True,
-                        file=file if file is not None else sys.stderr, disable=disable)
-        self._stop = threading.Event()
-        self._ticker: Optional[threading.Thread] = None
-        if tick > 0 and not self.bar.disable:
-            self._ticker = threading.Thread(target=self._tick, args=(tick,), daemon=True)
-            self._ticker.start()
+        super().__init__(file=file, disable=disable, tick=tick, total=total, desc="compressing", unit="LUT")
 
     def outcome(self, o: Any) -> None:
         """Show one :class:`lutplug.batch.Outcome`."""
@@ -70,21 +63,6 @@ class FolderProgress:
     def elapsed(self) -> float:
         return time.monotonic() - self.started
 
-    def _tick(self, every: float) -> None:
-        while not self._stop.wait(every):
-            self.bar.refresh()
-
-    def close(self) -> None:
-        self._stop.set()
-        if self._ticker is not None:
-            self._ticker.join()
-        self.bar.close()
-
-    def __enter__(self) -> "FolderProgress":
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
 
 def compress_folder(source: Path, out_dir: Path, target: Any, *, seed: int, colorspace: dict,

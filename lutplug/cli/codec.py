@@ -12,7 +12,7 @@ from typing import IO, Any, Dict, Optional, Set
 
 import click
 
-from lutplug.cli.common import EXIT_FAILURE, has_cuda, quality_target
+from lutplug.cli.common import EXIT_FAILURE, LiveBar, has_cuda, quality_target
 
 
 def search_workers(device: str) -> int:
@@ -40,7 +40,7 @@ def lattice_measures_per_predictor() -> int:
     return max(1, math.ceil(math.log2(len(LATTICE_STEPS) + 1)))
 
 
-class SearchProgress:
+class SearchProgress(LiveBar):
     """Turns the size search's progress events (``train``, ``attempt``, ``lattice``, ``done``;
     see :func:`lutplug.codec.train.search.fit`) into one progress bar with a total and an ETA.
 
@@ -56,8 +56,6 @@ class SearchProgress:
 
     def __init__(self, name: str, steps: int, workers: int, *, file: Optional[IO[str]] = None,
                  disable: Optional[bool] = None, tick: float = 1.0) -> None:
-        from tqdm import tqdm
-
         self.name, self.steps, self.workers = name, max(1, steps), max(1, workers)
         self.rounds = 0
         self._lock = threading.Lock()
@@ -71,14 +69,8 @@ class SearchProgress:
         self._trained: Set[int] = set()   # ladder rungs trained to the end (lattice predictors)
         self._lattice = False
         self._idle_since = time.time()  # when the training of the next round began, about
-        self.bar = tqdm(total=self.steps * self.workers, desc=f"compress {name}: preparing", unit="step",
-                        leave=False, dynamic_ncols=True, file=file if file is not None else sys.stderr,
-                        disable=disable)
-        self._stop = threading.Event()
-        self._ticker: Optional[threading.Thread] = None
-        if tick > 0 and not self.bar.disable:
-            self._ticker = threading.Thread(target=self._tick, args=(tick,), daemon=True)
-            self._ticker.start()
+        super().__init__(file=file, disable=disable, tick=tick, total=self.steps * self.workers,
+                         desc=f"compress {name}: preparing", unit="step")
 
     # -- the progress callback -------------------------------------------------------------
     def __call__(self, info: dict) -> None:
@@ -168,22 +160,6 @@ class SearchProgress:
         if target > self.bar.n:
             self.bar.update(target - self.bar.n)
 
-    # -- display ---------------------------------------------------------------------------
-    def _tick(self, every: float) -> None:
-        while not self._stop.wait(every):  # keeps elapsed time and ETA moving between events
-            self.bar.refresh()
-
-    def close(self) -> None:
-        self._stop.set()
-        if self._ticker is not None:
-            self._ticker.join()
-        self.bar.close()
-
-    def __enter__(self) -> "SearchProgress":
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
 
 @click.command()

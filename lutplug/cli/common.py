@@ -3,8 +3,10 @@ targets and number formatting."""
 from __future__ import annotations
 
 import dataclasses
+import sys
+import threading
 from pathlib import Path
-from typing import Any, Optional, Tuple
+from typing import IO, Any, Optional, Tuple, TypeVar
 
 import click
 
@@ -61,3 +63,40 @@ def quality_target(quality: str, max_de00_mean: Optional[float] = None,
 def fmt3(v: Any) -> str:
     """Three numbers as ``(a, b, c)``, 4 significant digits."""
     return "(" + ", ".join(f"{x:.4g}" for x in v) + ")"
+
+
+Bar = TypeVar("Bar", bound="LiveBar")
+
+
+class LiveBar:
+    """A tqdm bar on stderr (a terminal only, unless ``disable`` says) that a thread redraws every
+    ``tick`` seconds, so its elapsed time and ETA move between updates; it disappears when closed.
+    A context manager."""
+
+    def __init__(self, *, file: Optional[IO[str]] = None, disable: Optional[bool] = None,
+                 tick: float = 1.0, **bar: Any) -> None:
+        from tqdm import tqdm
+
+        self.bar = tqdm(leave=False, dynamic_ncols=True, file=file if file is not None else sys.stderr,
+                        disable=disable, **bar)
+        self._stop = threading.Event()
+        self._ticker: Optional[threading.Thread] = None
+        if tick > 0 and not self.bar.disable:
+            self._ticker = threading.Thread(target=self._tick, args=(tick,), daemon=True)
+            self._ticker.start()
+
+    def _tick(self, every: float) -> None:
+        while not self._stop.wait(every):
+            self.bar.refresh()
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._ticker is not None:
+            self._ticker.join()
+        self.bar.close()
+
+    def __enter__(self: "Bar") -> "Bar":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

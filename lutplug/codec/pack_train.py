@@ -79,11 +79,6 @@ def look_input(path: PathLike, name: Optional[str] = None, colorspace: Optional[
         raise exc.with_path(p) from None
 
 
-def _targets(target: QualityTarget) -> dict:
-    return {"de_mean": target.de_mean, "de_p99": target.de_p99, "de_max": target.de_max,
-            "psnr": target.psnr}
-
-
 def _job_key(spec: dict, inputs: Sequence[LookInput], rc: dict, seed: int, base: Optional[Pack]) -> str:
     h = hashlib.sha256(json.dumps([spec, rc, seed, __version__], sort_keys=True, default=str).encode())
     if base is not None:
@@ -379,7 +374,7 @@ def build_pack(inputs: Sequence[LookInput], *, hidden=DEFAULT_HIDDEN, kind: str 
     _check_inputs(inputs, [])
     spec = adapters.make_spec(list(hidden), kind, dim)
     rc = {**PACK_RECIPE, **(recipe or {})}
-    settings = {"target": _targets(target), "seed": seed, "recipe": recipe or {}}
+    settings = {"target": target.as_dict(), "seed": seed, "recipe": recipe or {}}
     empty = Pack(spec, {}, [], settings, utc_now(), __version__)
     ckpt = Checkpoint(checkpoint, _job_key(spec, inputs, rc, seed, None))
     pack = _train_looks(empty, inputs, adapters.init_shared(spec, seed), False, target=target,

@@ -143,8 +143,7 @@ class CompareWidget(anywidget.AnyWidget):
                        **{k: json_number(getattr(d, k)) for k in ("de_mean", "de_p99", "de_max", "psnr")}},
             "sizes": {"original_name": c.original.name, "compressed_name": c.compressed.name,
                       **{k: json_number(v) for k, v in c.sizes().items()}},
-            "target": {"de_mean": target.de_mean, "de_p99": target.de_p99, "de_max": target.de_max,
-                       "psnr": target.psnr},
+            "target": target.as_dict(),
         }
 
     def _on_message(self, _widget: Any, content: Dict[str, Any], buffers: list) -> None:

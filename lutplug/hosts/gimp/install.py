@@ -33,9 +33,9 @@ from typing import List, Optional, Sequence, Tuple
 
 from lutplug import __version__
 from lutplug.errors import LutError, PathLike
-from lutplug.fileio import exchange
+from lutplug.fileio import exchange, file_sha256
 from lutplug.hosts.gimp import PLUGIN_NAME, PROC_NAME
-from lutplug.hosts.gimp.manifest import (MANIFEST, MANIFEST_FORMAT, all_parents, file_sha256,
+from lutplug.hosts.gimp.manifest import (MANIFEST, MANIFEST_FORMAT, all_parents,
                                          foreign_files, read_manifest)
 from lutplug.hosts.gimp.profiles import find_profile, plugin_dir
 from lutplug.hosts.gimp.settings import SETTINGS_FILE

@@ -7,9 +7,10 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional
 
 from lutplug import __version__
+from lutplug.fileio import file_sha256
 from lutplug.errors import LutError, PathLike
 from lutplug.hosts.gimp import PLUGIN_NAME
-from lutplug.hosts.gimp.manifest import MANIFEST, file_sha256, read_manifest
+from lutplug.hosts.gimp.manifest import MANIFEST, read_manifest
 from lutplug.hosts.gimp.profiles import find_profile, plugin_dir
 from lutplug.hosts.gimp.vendor import PLUGIN_SOURCE, vendored_sources
 from lutplug.hosts.gimp.wheels import Echo

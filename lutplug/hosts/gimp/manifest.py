@@ -2,7 +2,6 @@
 install`` wrote, with its SHA-256 — what ``uninstall`` removes and ``status`` checks."""
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 from typing import Iterable, List, Optional, Set
@@ -15,13 +14,6 @@ MANIFEST_FORMAT = "lutplug-gimp-plugin/1"
 BYTECODE = ("__pycache__",)
 
 
-def file_sha256(path: Path) -> str:
-    """SHA-256 of a file, read in blocks."""
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def read_manifest(folder: Path) -> Optional[dict]:

@@ -30,6 +30,7 @@ import numpy as np
 
 from lutplug import __version__
 from lutplug.codec.compress import compress
+from lutplug.codec import lean
 from lutplug.codec.nlut import from_bytes, load_nlut
 from lutplug.core.formats import read_lut
 from lutplug.core.lut import LUT3D, lattice
@@ -108,11 +109,13 @@ def lutplug_codec(lut: LUT3D, source: Path, workdir: Path, seed: int) -> dict:
     seconds, cpu_seconds = time.perf_counter() - t0, time.process_time() - c0
     out = workdir / (source.stem + ".nlut")
     size = result.nlut.save(out)
+    spans = lean.sections(out.read_bytes(), out.name)
+    overhead = size - (spans["tensors"][1] - spans["tensors"][0])
     t1 = time.perf_counter()
     baked = result.nlut.bake(result.nlut.bake_size(lut.size))  # what hosts bake (a lattice: its grid)
     bake_s = time.perf_counter() - t1
     rep = quality_report(lut, baked)
-    return {"bytes": size, "compress_s": seconds, "compress_cpu_s": cpu_seconds,
+    return {"bytes": size, "overhead_bytes": overhead, "compress_s": seconds, "compress_cpu_s": cpu_seconds,
             "load_avg_1min": [load, os.getloadavg()[0]], "bake_native_s": bake_s,
             "direct": result.report.as_dict(), **rep.as_dict(), "meets": rep.meets(T1),
             "model": result.nlut.config, "curve": [
@@ -222,16 +225,33 @@ def main() -> None:
     _write(args.out, rows, final=not args.shard, name=name)
 
 
+def baseline_c(row: dict) -> "dict | None":
+    """Baseline C of a row: the smallest plain cube meeting T1 (see :func:`baseline_a`'s
+    ``best_c``) counted with the same container overhead as the row's .nlut."""
+    best = row["baseline_a"].get("best_c")
+    if not best:
+        return None
+    overhead = row["lutplug"].get("overhead_bytes", 0)
+    return {"k": best["k"], "payload_bytes": best["bytes_c"], "bytes": best["bytes_c"] + overhead}
+
+
 def _summary(rows) -> dict:
     lp = [r["lutplug"]["bytes"] for r in rows]
     a = [r["baseline_a"]["best"]["bytes"] for r in rows if r["baseline_a"]["best"]]
+    c = [(r["lutplug"]["bytes"], baseline_c(r)["bytes"]) for r in rows if baseline_c(r)]
+    overhead = [r["lutplug"]["overhead_bytes"] for r in rows if "overhead_bytes" in r["lutplug"]]
+    times = [r["lutplug"]["compress_s"] for r in rows]
     return {"luts": len(rows), "lutplug_median_bytes": statistics.median(lp) if lp else None,
+            "lutplug_total_bytes": sum(lp),
+            "lutplug_median_overhead_bytes": statistics.median(overhead) if overhead else None,
             "baseline_a_median_bytes": statistics.median(a) if a else None,
             "baseline_a_never_meets": sum(1 for r in rows if not r["baseline_a"]["best"]),
+            "lutplug_larger_than_baseline_c": sum(1 for mine, cube in c if mine > cube),
             "lutplug_meets_t1": sum(1 for r in rows if r["lutplug"]["meets"]),
             "lutplug_residual_lattices": sum(1 for r in rows if "lattice" in r["lutplug"]["model"]),
-            "lutplug_median_compress_s": statistics.median(r["lutplug"]["compress_s"] for r in rows)
-            if rows else None,
+            "lutplug_median_compress_s": statistics.median(times) if rows else None,
+            "lutplug_max_compress_s": max(times) if rows else None,
+            "lutplug_total_compress_s": sum(times),
             "lutplug_median_compress_cpu_s": statistics.median(r["lutplug"].get("compress_cpu_s", 0)
                                                                for r in rows) if rows else None}
 
@@ -245,11 +265,16 @@ def _write(out: Path, rows, final: bool = False, name: str = "frontier") -> None
         return
     lines = ["# Codec frontier at T1 (ΔE00 mean ≤ 0.45, p99 ≤ 1.5, max ≤ 3, PSNR ≥ 45 dB)", "",
              f"{summary}", "",
+             "lutplug B: the whole .nlut file (its container overhead in brackets); T1 is judged on the "
+             "cube hosts bake (at the source's grid, or a residual lattice's own). A: the smallest "
+             "resampled cube meeting T1, float16 + zlib -9, no header. C: the same kind of cube, "
+             "float16 delta-coded along red + byte shuffle + zlib -9, plus the .nlut's own overhead.", "",
              "| LUT | grid | lutplug B | model | ΔE mean / p99 / max | PSNR | T1 | compress s (CPU s, load) | A: k | "
-             "A B | G'MIC B | G'MIC ΔE mean / p99 / max, PSNR |",
-             "|---|---:|---:|---|---|---:|:-:|---|---:|---:|---:|---|"]
+             "A B | C: k | C B | ≤ C | G'MIC B | G'MIC ΔE mean / p99 / max, PSNR |",
+             "|---|---:|---:|---|---|---:|:-:|---|---:|---:|---:|---:|:-:|---:|---|"]
     for r in rows:
         lp, a, g = r["lutplug"], r["baseline_a"]["best"], r["baseline_b"]
+        cc = baseline_c(r)
         gb = g.get("bytes") if g.get("status") == "ok" else g.get("status")
         q = g.get("quality") or g
         gq = (f"{q['de_mean']:.3f} / {q['de_p99']:.2f} / {q['de_max']:.2f}, PSNR {q['psnr']:.1f}"
@@ -257,11 +282,13 @@ def _write(out: Path, rows, final: bool = False, name: str = "frontier") -> None
         model = lp["model"]
         grid = model.get("lattice", {}).get("grid")
         model = f"{model['hidden']}" + (f" + {grid}³ lattice" if grid else "")
-        lines.append(f"| {r['file']} | {r['grid']} | {lp['bytes']} | {model} | {lp['de_mean']:.3f} / {lp['de_p99']:.2f} / "
+        over = f" ({lp['overhead_bytes']})" if "overhead_bytes" in lp else ""
+        lines.append(f"| {r['file']} | {r['grid']} | {lp['bytes']}{over} | {model} | {lp['de_mean']:.3f} / {lp['de_p99']:.2f} / "
                      f"{lp['de_max']:.2f} | {lp['psnr']:.1f} | {'yes' if lp['meets'] else 'no'} | "
                      f"{lp['compress_s']:.1f} ({lp.get('compress_cpu_s', 0):.0f}, "
                      f"{max(lp.get('load_avg_1min', [0])):.1f}) | {a['k'] if a else '–'} | {a['bytes'] if a else 'never'} | "
-                     f"{gb} | {gq} |")
+                     f"{cc['k'] if cc else '–'} | {cc['bytes'] if cc else 'never'} | "
+                     f"{('yes' if lp['bytes'] <= cc['bytes'] else 'NO') if cc else '–'} | {gb} | {gq} |")
     (out / "frontier.md").write_text("\n".join(lines) + "\n")
     if final:
         _plot(out, rows)

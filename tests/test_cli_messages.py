@@ -132,30 +132,32 @@ def test_compress_progress_has_a_total_and_an_eta_per_round(capsys):
     from lutplug.cli.codec import SearchProgress
 
     out = io.StringIO()
-    with SearchProgress("g.cube", 1000, 2, file=out, disable=False, tick=0) as p:
-        assert p.bar.total == 2000
+    with SearchProgress("g.cube", file=out, disable=False, tick=0) as p:
+        p({"stage": "round", "sizes": [[64], [48]], "variants": [0, 0], "steps": [1000, 1000]})
+        assert p.bar.total == 2000 and p.rounds == 1
         for _ in range(2):
-            p({"stage": "train", "hidden": [64], "advance": 250, "de_mean": 0.5})
-            p({"stage": "train", "hidden": [48], "advance": 250, "de_mean": 0.7})
-        assert p.bar.n == 1000 and p.rounds == 1
+            p({"stage": "train", "hidden": [64], "variant": 0, "advance": 250, "de_mean": 0.5})
+            p({"stage": "train", "hidden": [48], "variant": 0, "advance": 250, "de_mean": 0.7})
+        assert p.bar.n == 1000
         p(_attempt(8, [64], aborted=True))  # abandoned at 40%: the rest of its steps count as done
         assert p.bar.n == 1000 + 500
-        p({"stage": "train", "hidden": [48], "advance": 250, "de_mean": 0.6})
+        p({"stage": "train", "hidden": [48], "variant": 0, "advance": 250, "de_mean": 0.6})
         assert p.bar.n == 1750
         p(_attempt(6, [48]))
         assert p.bar.n == p.bar.total == 2000
-        # round 2 trains one size twice (two draws): both count
+        # round 2 trains one size twice (two draws, the first from a neighbour: fewer steps)
+        p({"stage": "round", "sizes": [[16], [16]], "variants": [0, 1], "steps": [400, 1000]})
+        assert p.rounds == 2 and p.bar.total == 1400 and p.bar.n == 0
         for _ in range(2):
-            p({"stage": "train", "hidden": [16], "advance": 250, "de_mean": 0.5})
-        assert p.rounds == 2 and p.bar.total == 2000 and p.bar.n == 500
+            p({"stage": "train", "hidden": [16], "variant": 1, "advance": 250, "de_mean": 0.5})
+        assert p.bar.n == 500
         p(_attempt(3, [16], meets=False))
-        assert p.bar.n == 1000 + 250
+        assert p.bar.n == 400 + 500
         p(_attempt(3, [16], meets=False, variant=1))
-        assert p.bar.n == 2000
-        # no network met the target: the lattice tier, over the trained sizes and the identity
-        p({"stage": "lattice", "hidden": [48], "step": 2 ** -5, "de_mean": 0.3, "de_p99": 1.0,
-           "de_max": 2.1, "psnr": 50.0})
-        assert p.bar.total == 3 * 6 and p.bar.n == 1
+        assert p.bar.n == 1400
+        # no network met the target: the lattice tier's measurements
+        p({"stage": "lattice", "hidden": [48], "grid": 17, "step": 2 ** -5, "de_mean": 0.3,
+           "de_p99": 1.0, "de_max": 2.1, "psnr": 50.0})
         p({"stage": "done"})
     shown = out.getvalue()
     assert "round 1" in shown and "round 2" in shown and "/2000" in shown and "residual lattice" in shown
@@ -168,7 +170,7 @@ def test_compress_progress_on_a_tiny_table_with_no_training():
     from lutplug.cli.codec import SearchProgress
 
     out = io.StringIO()
-    with SearchProgress("t.cube", 1000, 2, file=out, disable=False, tick=0) as p:
+    with SearchProgress("t.cube", file=out, disable=False, tick=0) as p:
         p(_attempt(-1, [4], fixes=64))
         p({"stage": "done"})
         assert p.rounds == 0
@@ -177,15 +179,17 @@ def test_compress_progress_on_a_tiny_table_with_no_training():
 def test_compress_shows_each_attempt_and_the_result(tmp_path):
     """A real (tiny) compress through the CLI: attempt lines, then the summary."""
     pytest.importorskip("torch")
+    from lutplug import LUT3D
     from lutplug.core.formats import write_lut
-    from tests.grades import smooth_grade
+    from tests.helpers import random_table
 
     src = tmp_path / "look.cube"
-    write_lut(smooth_grade(1), src)
-    code, out = run("compress", src, "-o", tmp_path / "look.nlut", "--quality", "draft", "--budget-kb", "0.3",
+    # a non-separable 9³ table: a resampled cube of it costs more than small networks, which are tried
+    write_lut(LUT3D(random_table(9, seed=3)), src)
+    code, out = run("compress", src, "-o", tmp_path / "look.nlut", "--budget-kb", "0.3",
                     "--recipe", '{"adam_steps": 60, "qat_steps": 10, "batch": 1024, "n_random_train": 3000, '
                     '"max_lattice_train": 1000}')
-    assert code == 0, out
+    assert code in (0, 1), out  # 1: the tiny recipe's best misses the target (written anyway)
     assert "tried [" in out and "wrote " in out and "0step" not in out
 
 

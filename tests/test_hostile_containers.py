@@ -352,8 +352,10 @@ def test_v3_bad_flags_and_facts(lean_grade):
     field_map, head, raw = lean_grade
     _refused(_v3(field_map | 1 << (3 + len(record.SLOTS)), head + raw), "sets bits beyond|longer than its 84 bits")
     for facts, msg in [(0, "not a valid combination"), (2, "not a valid combination"),
-                       (12, "not a valid combination"), (16, "more than the 15"),
-                       (4, "residual lattice type, but the network has none")]:
+                       (12, "not a valid combination"), (16, "not a valid combination"),
+                       (40, "not a valid combination"), (64, "more than the 63"),
+                       (4, "residual lattice type, but the network has none"),
+                       (32, "delta-coded, but the network has none")]:
         _refused(_v3(field_map | 4, _leb(facts) + head + raw), msg)
     # an overlong field map (a trailing zero group) and one naming slots of absent objects
     long = b"NLUT\x03" + _leb(field_map)[:-1] + bytes([_leb(field_map)[-1] | 0x80, 0]) + head + raw

@@ -154,12 +154,14 @@ def test_fit_ends_with_a_lattice_when_no_network_meets_the_target():
     table = _hard_table()
     result = train.fit(table, recipe={"adam_steps": 30, "qat_steps": 5})
     assert "lattice" in result.config and result.meets()
-    assert result.attempts[-1]["index"] == -2 and result.attempts[-1]["meets"]
+    lattices = [a for a in result.attempts if a["index"] in (-2, -3)]
+    assert lattices and all(a["meets"] for a in lattices)
     from lutplug.codec.compress import attempt_summary
 
-    assert "no network met the target;" in attempt_summary(result.attempts[-1])
-    assert "^3 residual lattice (step 1/" in attempt_summary(result.attempts[-1])
-    assert not any(a["meets"] for a in result.attempts[:-1])
+    assert any("no network met the target;" in attempt_summary(a) or "over the identity" in attempt_summary(a)
+               for a in lattices)
+    assert all("^3 residual lattice (step 1/" in attempt_summary(a) for a in lattices)
+    assert not any(a["meets"] for a in result.attempts if a["index"] >= 0)  # no network did
     u, t = train.eval_points(table)
     q = train.evaluate(result.config, result.params, u, t, table)  # direct and baked
     assert train.meets(q) and q["de_max"] == pytest.approx(result.quality["de_max"])

@@ -2,164 +2,73 @@
 the size search (:class:`SearchProgress`)."""
 from __future__ import annotations
 
-import math
-import os
 import sys
 import threading
-import time
 from pathlib import Path
-from typing import IO, Any, Dict, Optional, Set
+from typing import IO, Dict, Optional, Tuple
 
 import click
 
-from lutplug.cli.common import EXIT_FAILURE, LiveBar, has_cuda, quality_target
-
-
-def search_workers(device: str) -> int:
-    """How many sizes one round of the size search trains at once: the default of
-    :func:`lutplug.codec.train.search.fit` (one on CUDA, two on a CPU with 2+ cores)."""
-    if device == "auto":
-        device = "cuda" if has_cuda() else "cpu"
-    return 1 if device != "cpu" else max(1, min(2, os.cpu_count() or 1))
-
-
-def steps_per_attempt(recipe: Optional[dict]) -> int:
-    """Optimiser steps of one size attempt under ``recipe`` (the fit recipe and its overrides):
-    Adam, then quantisation-aware training."""
-    from lutplug.codec.train.recipe import DEFAULT_RECIPE, FIT_RECIPE
-
-    rc: Dict[str, Any] = {**DEFAULT_RECIPE, **FIT_RECIPE, **(recipe or {})}
-    return max(1, int(rc["adam_steps"]) + int(rc["qat_steps"]))
-
-
-def lattice_measures_per_predictor() -> int:
-    """At most this many quantisation steps are measured per predictor in the residual-lattice
-    tier (a bisection over its steps)."""
-    from lutplug.codec.train.lattice_tier import LATTICE_STEPS
-
-    return max(1, math.ceil(math.log2(len(LATTICE_STEPS) + 1)))
+from lutplug.cli.common import EXIT_FAILURE, LiveBar, quality_target
 
 
 class SearchProgress(LiveBar):
-    """Turns the size search's progress events (``train``, ``attempt``, ``lattice``, ``done``;
-    see :func:`lutplug.codec.train.search.fit`) into one progress bar with a total and an ETA.
+    """Turns the size search's progress events (see :func:`lutplug.codec.train.search.fit`) into
+    one progress bar with a total and an ETA, one search round at a time: a ``round`` event names
+    the sizes trained at once and the optimiser steps each takes (the bar's total), ``train``
+    events report the steps done, an ``attempt`` event (a size finished, or abandoned early: its
+    steps all count) writes one line (:func:`lutplug.codec.compress.attempt_summary`); the last
+    tier's ``lattice`` events show their measurements. ``progress`` is called from the training
+    threads: the bookkeeping takes a lock."""
 
-    The search does not know upfront how many rounds it needs, so the bar covers one round at a
-    time: a round trains ``workers`` sizes at once, each ``steps`` optimiser steps, and the bar
-    runs over those ``workers × steps`` (reset, with its own elapsed time and ETA, when the next
-    round starts). A size abandoned early counts as done when its result arrives. The last tier
-    (a residual lattice, when no network meets the target) is a bar over its measurements, at
-    most :func:`lattice_measures_per_predictor` per predictor. Each finished attempt is written
-    as one line (:func:`lutplug.codec.compress.attempt_summary`) on stdout.
-
-    ``progress`` is called from the training threads: the bookkeeping takes a lock."""
-
-    def __init__(self, name: str, steps: int, workers: int, *, file: Optional[IO[str]] = None,
-                 disable: Optional[bool] = None, tick: float = 1.0) -> None:
-        self.name, self.steps, self.workers = name, max(1, steps), max(1, workers)
+    def __init__(self, name: str, *, file: Optional[IO[str]] = None, disable: Optional[bool] = None,
+                 tick: float = 1.0) -> None:
+        self.name = name
         self.rounds = 0
         self._lock = threading.Lock()
-        self._round_open = False
-        self._finished = 0            # attempts of this round whose result arrived
-        self._credited = 0.0          # steps of the finished attempts reported by train events
-        self._reported: Dict[str, int] = {}   # steps reported this round, by size label
-        self._attributed: Dict[str, float] = {}
-        self._done_labels: Set[str] = set()
-        self._de: Dict[str, float] = {}
-        self._trained: Set[int] = set()   # ladder rungs trained to the end (lattice predictors)
-        self._lattice = False
-        self._idle_since = time.time()  # when the training of the next round began, about
-        super().__init__(file=file, disable=disable, tick=tick, total=self.steps * self.workers,
+        self._steps: Dict[Tuple[str, int], int] = {}   # this round's runs: (size, draw) -> steps
+        self._done: Dict[Tuple[str, int], int] = {}
+        self._de: Dict[Tuple[str, int], float] = {}
+        super().__init__(file=file, disable=disable, tick=tick, total=1,
                          desc=f"compress {name}: preparing", unit="step")
 
-    # -- the progress callback -------------------------------------------------------------
     def __call__(self, info: dict) -> None:
         with self._lock:
             stage = info.get("stage")
-            if stage == "train":
-                self._train(info)
+            key = (str(info.get("hidden")), int(info.get("variant") or 0))
+            if stage == "round":
+                self.rounds += 1
+                runs = list(zip(map(str, info["sizes"]), info.get("variants", [0] * len(info["sizes"]))))
+                self._steps = dict(zip(runs, map(int, info["steps"])))
+                self._done, self._de = {k: 0 for k in self._steps}, {}
+                self.bar.reset(total=max(1, sum(self._steps.values())))
+                self.bar.set_description_str(f"compress {self.name}: size search, round {self.rounds}",
+                                             refresh=False)
+            elif stage == "train" and key in self._steps:
+                self._done[key] = min(self._steps[key], self._done[key] + int(info["advance"]))
+                self._de[key] = float(info["de_mean"])
+                self.bar.set_postfix_str(" ".join(f"{h} ΔE00 ≈ {d:.3f}" for (h, _), d in self._de.items()),
+                                         refresh=False)
             elif stage == "attempt":
-                self._attempt(info)
+                from lutplug.codec.compress import attempt_summary
+
+                self.bar.write(attempt_summary(info))
+                if key in self._steps:
+                    self._done[key] = self._steps[key]
+                    self._de.pop(key, None)
             elif stage == "lattice":
-                self._lattice_step(info)
+                self.bar.set_description_str(f"compress {self.name}: residual lattice", refresh=False)
+                self.bar.set_postfix_str(f"{info.get('grid', '')}³ over {info['hidden']}: step "
+                                         f"1/{1 / info['step']:.0f}, ΔE00 max {info['de_max']:.2f}",
+                                         refresh=False)
             elif stage == "done":
-                self._move_to(float(self.bar.total or self.bar.n))
+                self.bar.set_description_str(f"compress {self.name}: measuring the result", refresh=False)
                 self.bar.set_postfix_str("", refresh=False)
-                self.bar.set_description_str(f"compress {self.name}: measuring the result")
-
-    def _train(self, info: dict) -> None:
-        if not self._round_open:
-            self._new_round()
-        label = str(info["hidden"])
-        self._reported[label] = self._reported.get(label, 0) + int(info["advance"])
-        self._de[label] = float(info["de_mean"])
-        self._show_position()
-        running = " ".join(f"{h} ΔE00 ≈ {d:.3f}" for h, d in self._de.items() if h not in self._done_labels)
-        self.bar.set_postfix_str(running, refresh=False)
-
-    def _attempt(self, info: dict) -> None:
-        from lutplug.codec.compress import attempt_summary
-
-        self.bar.write(attempt_summary(info))
-        if int(info.get("index", 0)) < 0:   # a table stored as is, or the lattice tier's answer
-            return
-        if not info.get("aborted"):
-            self._trained.add(int(info["index"]))
-        if not self._round_open:  # a result with no train event before it (a tiny recipe)
-            self._new_round()
-        label = str(info["hidden"])
-        # this attempt's share of what its size reported: sizes trained twice at once (another
-        # draw of one size) split it; the others still running are the round's remaining attempts
-        left_after = self.workers - self._finished - 1
-        others = sum(1 for h in self._reported if h != label and h not in self._done_labels)
-        same = 1 + max(0, left_after - others)
-        share = (self._reported.get(label, 0) - self._attributed.get(label, 0.0)) / same
-        self._attributed[label] = self._attributed.get(label, 0.0) + share
-        self._credited += share
-        self._finished += 1
-        if same == 1:
-            self._done_labels.add(label)
-        if self._finished >= self.workers:
-            self._move_to(float(self.bar.total))
-            self._round_open = False
-            self._idle_since = time.time()
-        else:
-            self._show_position()
-
-    def _lattice_step(self, info: dict) -> None:
-        if not self._lattice:
-            self._lattice = True
-            predictors = len(self._trained) + 1  # each trained size, and the identity
-            self.bar.reset(total=predictors * lattice_measures_per_predictor())
-            self.bar.unit = "measure"
-            self.bar.set_description_str(f"compress {self.name}: residual lattice", refresh=False)
-        self.bar.update(1)
-        self.bar.set_postfix_str(f"over {info['hidden']}: step 1/{1 / info['step']:.0f}, "
-                                 f"ΔE00 max {info['de_max']:.2f}")
-
-    def _new_round(self) -> None:
-        self.rounds += 1
-        self._round_open = True
-        self._finished, self._credited = 0, 0.0
-        self._reported, self._attributed, self._de = {}, {}, {}
-        self._done_labels = set()
-        self.bar.set_description_str(f"compress {self.name}: size search, round {self.rounds}",
-                                     refresh=False)
-        self.bar.set_postfix_str("", refresh=False)
-        self.bar.reset(total=self.steps * self.workers)
-        # the round's first event comes some steps into it: its clock started with its training
-        self.bar.start_t = self.bar.last_print_t = min(self._idle_since, time.time())
-
-    def _show_position(self) -> None:
-        running = sum(self._reported.values()) - self._credited
-        self._move_to(self._finished * self.steps + max(0.0, running))
-
-    def _move_to(self, position: float) -> None:
-        total = float(self.bar.total or 0)
-        target = int(min(position, total) if total else position)
-        if target > self.bar.n:
-            self.bar.update(target - self.bar.n)
-
+                self._done = dict(self._steps)
+            target = sum(self._done.values())
+            if target > self.bar.n:
+                self.bar.update(target - self.bar.n)
+            self.bar.refresh()
 
 
 @click.command()
@@ -208,7 +117,7 @@ def compress(source: Path, output: Path, quality: str, max_de00_mean: Optional[f
     src = read_source(source)  # read once: loaded, hashed and counted from these bytes
     lut = load_lut3d(src)
     parent_hash = load_nlut(parent).content_hash if parent is not None else None
-    with SearchProgress(source.name, steps_per_attempt(overrides), search_workers(device)) as progress:
+    with SearchProgress(source.name) as progress:
         result = run_compress(lut, target=target, seed=seed, device=device, progress=progress,
                               budget_bytes=budget_bytes, source=src, colorspace=colorspace,
                               parent=parent_hash, recipe=overrides)

@@ -125,14 +125,22 @@ def compact_shaper(lut: LUT3D) -> Optional[LUT1D]:
 def attempt_summary(info: dict) -> str:
     """One line for a network size tried during :func:`compress` (its ``attempt`` progress event)."""
     tried = f"  tried {info['hidden']}" + (f" (draw {info['variant'] + 1})" if info.get("variant") else "")
+    if info.get("warm_from"):
+        tried += f" (from {info['warm_from']})"
     if info.get("aborted"):
         return f"{tried}: abandoned early (far from the target)"
     fixes = f" incl. {info['fixes']} node corrections" if info.get("fixes") else ""
+    if info.get("index") == -1:
+        tried = "  the table as corrections of the identity at every node"
+        fixes = ""
     if info.get("lattice"):
         grid = info["lattice"]["grid"]
         fixes = f" incl. a {grid}^3 residual lattice (step 1/{1 / info['lattice']['step']:.0f})"
-        predictor = "the identity" if info.get("identity") else f"{info['hidden']}"
-        tried = f"  no network met the target; {predictor} as the predictor"
+        if info.get("index") == -3:
+            tried = "  the table resampled as a residual lattice over the identity (no network larger is tried)"
+        else:
+            predictor = "the identity" if info.get("identity") else f"{info['hidden']}"
+            tried = f"  no network met the target; {predictor} as the predictor"
     return (f"{tried}: {info['stored_bytes']} B of weights{fixes}, ΔE00 mean "
             f"{info['de_mean']:.3f} p99 {info['de_p99']:.2f} max {info['de_max']:.2f}, PSNR "
             f"{info['psnr']:.1f} dB -> {'meets' if info['meets'] else 'misses'} the target")

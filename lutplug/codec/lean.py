@@ -7,7 +7,8 @@ Byte layout (integers little-endian; encodings in :mod:`lutplug.codec.wire`)::
     5   m  field map, a LEB128 bit set: bit 0 signed, bit 1 tensor block deflated, bit 2 tensor
            facts follow, bits 3.. the description record's slots (lutplug.codec.record)
     .   .  tensor facts (bit 2 only): a varint of bits (1 shaper, 2 shaper float32, 4 residual
-           lattice int16, 8 tensor index), the shaper's entry count (varint), the tensor index
+           lattice int16, 8 tensor index, 16 shaper delta-coded, 32 residual lattice
+           delta-coded), the shaper's entry count (varint), the tensor index
     .   .  description record (lutplug.codec.record)
     .   B  tensor block: raw bytes, or (bit 1) a raw DEFLATE stream (RFC 1951) of them; its
            length before compression follows from the configuration and the facts
@@ -20,6 +21,13 @@ Tensor block: ``m.q`` int8 (every network tensor but a residual lattice, in
 lattice int8 or int16 (N, N, N, 3), the shaper float16 or float32 (M, 3) — or, with a tensor
 index, each indexed tensor in index order, then the shaper. Nothing is allocated from a claimed
 size before it is checked; the file is refused at the first byte that does not fit.
+
+Delta coding (facts 16 and 32, chosen by the writer when the block deflates smaller): the
+shaper's bit patterns (uint16 for float16, uint32 for float32) are stored as differences along
+its entries (each channel apart; the first entry as it is), and the residual lattice's integers
+as differences along red, the fastest axis (``[b, g, r, c]``), both modulo 2^bits; multi-byte
+values then byte-shuffled (every value's lowest byte first, then the next byte, …). A smooth
+curve or a smooth residual becomes small numbers that deflate well.
 """
 from __future__ import annotations
 
@@ -42,7 +50,8 @@ FLAG_SIGNED, FLAG_DEFLATED, FLAG_FACTS = 0x01, 0x02, 0x04
 MAP_FLAG_BITS = 3
 MAP_BITS = MAP_FLAG_BITS + len(record.SLOTS)
 FACT_SHAPER, FACT_SHAPER_F32, FACT_LATTICE_I16, FACT_INDEX = 0x01, 0x02, 0x04, 0x08
-FACT_BITS = 4
+FACT_SHAPER_DELTA, FACT_LATTICE_DELTA = 0x10, 0x20
+FACT_BITS = 6
 CRC_BYTES = 4
 SIGNATURE_BLOCK = PUBLIC_KEY_BYTES + SIGNATURE_BYTES
 #: Shortest possible file: magic, version, a one-byte map, an empty record, no block, CRC.
@@ -70,12 +79,41 @@ class Facts:
     shaper_dtype: np.dtype = np.dtype("<f2")
     lattice_dtype: np.dtype = np.dtype("<i1")
     index: Optional[List[Tuple[str, np.dtype, Tuple[int, ...]]]] = None
+    shaper_delta: bool = False
+    lattice_delta: bool = False
 
     def bits(self) -> int:
         return ((FACT_SHAPER if self.shaper else 0)
                 | (FACT_SHAPER_F32 if self.shaper_dtype == np.float32 else 0)
                 | (FACT_LATTICE_I16 if self.lattice_dtype == np.int16 else 0)
-                | (FACT_INDEX if self.index is not None else 0))
+                | (FACT_INDEX if self.index is not None else 0)
+                | (FACT_SHAPER_DELTA if self.shaper_delta else 0)
+                | (FACT_LATTICE_DELTA if self.lattice_delta else 0))
+
+
+def _unsigned(arr: np.ndarray) -> np.ndarray:
+    """``arr``'s bit patterns as unsigned integers of the same size (a view)."""
+    return arr.view(np.dtype(f"<u{arr.dtype.itemsize}"))
+
+
+def delta_encode(arr: np.ndarray, axis: int) -> bytes:
+    """``arr`` (little-endian) delta-coded along ``axis`` modulo 2^bits, then byte-shuffled."""
+    bits = _unsigned(np.ascontiguousarray(arr, arr.dtype.newbyteorder("<")))
+    out = bits.copy()
+    head = [slice(None)] * arr.ndim
+    tail = [slice(None)] * arr.ndim
+    head[axis], tail[axis] = slice(1, None), slice(None, -1)
+    out[tuple(head)] = bits[tuple(head)] - bits[tuple(tail)]  # wraps modulo 2^bits
+    planes = out.reshape(-1).view(np.uint8).reshape(-1, arr.dtype.itemsize)
+    return np.ascontiguousarray(planes.T).tobytes()
+
+
+def delta_decode(data: bytes, dtype: np.dtype, shape: Tuple[int, ...], axis: int) -> np.ndarray:
+    """The inverse of :func:`delta_encode`: an array of ``dtype`` and ``shape``."""
+    size = np.dtype(dtype).itemsize
+    planes = np.frombuffer(data, np.uint8).reshape(size, -1)
+    bits = np.ascontiguousarray(planes.T).view(np.dtype(f"<u{size}")).reshape(shape)
+    return np.cumsum(bits, axis=axis, dtype=bits.dtype).view(np.dtype(dtype).newbyteorder("<"))
 
 
 # ----------------------------------------------------------------------------- framing
@@ -135,9 +173,19 @@ def decode(data: bytes, source: str, check: Optional[Check] = None
         check(description, specs)
     raw = _block(signed_part[slice(*spans["tensors"])], bool(field_map & FLAG_DEFLATED),
                  max((t.end for t in specs.values()), default=0), source)
-    tensors = {name: np.frombuffer(raw, t.dtype, math.prod(t.shape), t.begin).reshape(t.shape)
-               .astype(t.dtype.newbyteorder("="))
-               for name, t in specs.items()}
+    if facts.lattice_delta and layout.PACKED_LATTICE not in specs:
+        raise LutError("tensor facts say the residual lattice is delta-coded, but the network has none",
+                       source)
+    delta_axes = {layout.SHAPER: 0 if facts.shaper_delta else None,
+                  layout.PACKED_LATTICE: 2 if facts.lattice_delta else None}
+    tensors = {}
+    for name, t in specs.items():
+        axis = delta_axes.get(name)
+        if axis is None:
+            arr = np.frombuffer(raw, t.dtype, math.prod(t.shape), t.begin).reshape(t.shape)
+        else:
+            arr = delta_decode(raw[t.begin:t.end], t.dtype, t.shape, axis)
+        tensors[name] = arr.astype(t.dtype.newbyteorder("="))
     return tensors, description, signed_part, key, sig
 
 
@@ -177,8 +225,12 @@ def _read_facts(r: Reader) -> Facts:
     if not bits or (bits & FACT_SHAPER_F32 and not bits & FACT_SHAPER) \
             or (bits & FACT_LATTICE_I16 and bits & FACT_INDEX):
         raise Malformed(f"tensor facts {bits:#x} are not a valid combination")
+    if (bits & FACT_SHAPER_DELTA and not bits & FACT_SHAPER) or (bits & FACT_LATTICE_DELTA and bits & FACT_INDEX):
+        raise Malformed(f"tensor facts {bits:#x} are not a valid combination")
     facts = Facts(lattice_dtype=DTYPES[2] if bits & FACT_LATTICE_I16 else DTYPES[1],
-                  shaper_dtype=DTYPES[4] if bits & FACT_SHAPER_F32 else DTYPES[3])
+                  shaper_dtype=DTYPES[4] if bits & FACT_SHAPER_F32 else DTYPES[3],
+                  shaper_delta=bool(bits & FACT_SHAPER_DELTA),
+                  lattice_delta=bool(bits & FACT_LATTICE_DELTA))
     if bits & FACT_SHAPER:
         facts.shaper = r.varint("shaper entry count", layout.MAX_SHAPER)
         if facts.shaper < 2:
@@ -293,9 +345,27 @@ def encode(tensors: Dict[str, np.ndarray], description: dict, magic: bytes = b"N
         if facts.shaper_dtype not in (DTYPES[3], DTYPES[4]):
             raise ValueError(f"shaper cannot be stored as {shaper.dtype}")
         arrays.append(shaper)
-    raw = b"".join(np.ascontiguousarray(a, np.dtype(a.dtype).newbyteorder("<")).tobytes() for a in arrays)
-    deflater = zlib.compressobj(9, zlib.DEFLATED, -15, 9, zlib.Z_DEFAULT_STRATEGY)
-    small = deflater.compress(raw) + deflater.flush()
+    lattice_at = next((i for i, a in enumerate(arrays) if facts.index is None and np.ndim(a) == 4), None)
+    shaper_at = len(arrays) - 1 if shaper is not None else None
+    best: Optional[Tuple[int, bytes, bytes, bool, bool]] = None
+    for shaper_delta in ((False, True) if shaper_at is not None else (False,)):
+        for lattice_delta in ((False, True) if lattice_at is not None else (False,)):
+            parts = []
+            for i, a in enumerate(arrays):
+                a = np.asarray(a)
+                if (i == shaper_at and shaper_delta) or (i == lattice_at and lattice_delta):
+                    parts.append(delta_encode(a, 0 if i == shaper_at else 2))
+                else:
+                    parts.append(np.ascontiguousarray(a, a.dtype.newbyteorder("<")).tobytes())
+            raw = b"".join(parts)
+            deflater = zlib.compressobj(9, zlib.DEFLATED, -15, 9, zlib.Z_DEFAULT_STRATEGY)
+            small = deflater.compress(raw) + deflater.flush()
+            size = min(len(small), len(raw))
+            if best is None or size < best[0]:
+                best = (size, raw, small, shaper_delta, lattice_delta)
+    if best is None:  # pragma: no cover - the loops above run at least once
+        raise ValueError("no tensor block was encoded")
+    _, raw, small, facts.shaper_delta, facts.lattice_delta = best
     deflated = len(small) < len(raw)
     slots, values = record.encode(description)
     w = Writer()

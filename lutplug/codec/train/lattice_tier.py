@@ -34,6 +34,9 @@ LATTICE_STEPS = tuple(2.0 ** -(4 + i / 4) for i in range(33))
 LATTICE_MAX_GRID = MAX_LATTICE_GRID
 #: Evaluation points used while bisecting (every candidate is then checked on all of them).
 SEARCH_POINTS = 40_000
+#: Largest grid the lattice bound considers: a residual lattice over the identity on a finer grid
+#: costs ~100 KB or more, which networks (or the last tier's predictors) beat.
+BOUND_MAX_GRID = 33
 
 #: A candidate: (config with its ``lattice``, stored params, quality at all evaluation points).
 Candidate = Tuple[dict, Dict[str, np.ndarray], Dict[str, float]]
@@ -127,10 +130,10 @@ def coarse_lattice(table: np.ndarray, u: np.ndarray, t: np.ndarray, identity: tu
                    judge: Optional[Judge] = None, progress: Optional[Callable[[dict], None]] = None
                    ) -> Tuple[Optional[Candidate], Optional[int]]:
     """The identity (``identity`` = (config, stored)) plus a residual lattice on the coarsest grid
-    that can meet ``targets`` (and a few grids above it): (the smallest passing candidate, that
+    that can meet ``targets`` (and the grid above it): (the smallest passing candidate, that
     grid), or (None, None) when no grid up to the table's own (and the reader's limit) does."""
     n = table.shape[0]
-    top = min(n, LATTICE_MAX_GRID)
+    top = min(n, LATTICE_MAX_GRID, BOUND_MAX_GRID)
     if top < 2:
         return None, None
     sub = _subsample(len(u))
@@ -152,7 +155,7 @@ def coarse_lattice(table: np.ndarray, u: np.ndarray, t: np.ndarray, identity: tu
         else:
             lo = mid + 1
     best: Optional[Candidate] = None
-    for k in sorted({hi, min(hi + 1, top), min(hi + 2, top)}):
+    for k in sorted({hi, min(hi + 1, top)}):
         best = _smaller(best, _coarsest(_Grid(table, config, stored, k, interpolation), u, t, targets,
                                         sub, judge, progress))
     grid = best[0]["lattice"]["grid"] if best is not None else None

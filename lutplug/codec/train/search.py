@@ -42,10 +42,17 @@ class FitResult:
 
 
 START_INDEX = 8  # [64]
+#: The first round's sizes ([16] and [64]): a grade needing at most [16] is then found in two
+#: rounds (it shrinks from [16]), one needing [24]–[64] between them, a harder one above.
+FIRST_ROUND = (3, 8)
+#: The first two-layer size tried ([128, 16]): smaller and larger two-layer sizes start from it.
+DEEP_PROBE = 13
 #: CPU seconds of this process: no new search round starts after this (the best so far is kept and,
 #: when nothing passes, the lattice tier runs). CPU time, not wall time, so a loaded machine does
 #: not change results.
-FIT_CPU_LIMIT = 300.0
+FIT_CPU_LIMIT = 60.0
+#: The trained networks (least bad first) the lattice tier tries as predictors.
+TIER_PREDICTORS = 2
 #: The search stops going down the ladder once the smallest size still open could save less than
 #: this share of the best passing size's bytes.
 STOP_SAVING = 0.15
@@ -79,15 +86,20 @@ def better_attempt(r1: tuple, r2: tuple, targets: Mapping[str, float]) -> bool:
 
 def probe_indices(a: int, b: int, k: int, first: bool) -> List[int]:
     """Ladder indices to train at once in one search round over the open interval [a, b]: all of
-    them when there are at most ``k``, else ``k`` points splitting it evenly; the first round
-    brackets :data:`START_INDEX` (most grades need a model near it)."""
+    them when there are at most ``k``; in the first round :data:`FIRST_ROUND` (clamped into the
+    interval); when the interval holds one- and two-layer sizes, one of each (the middle of the
+    one-layer part, and :data:`DEEP_PROBE` or the middle of the two-layer part) — a two-layer size
+    starts cold, so the cheaper one is tried first and larger ones grow from it; else ``k``
+    points splitting the interval evenly."""
     n = b - a + 1
     if n <= k:
         return list(range(a, b + 1))
-    if first and a <= START_INDEX <= b:
-        if k == 1:
-            return [START_INDEX]
-        return sorted({min(max(START_INDEX + d, a), b) for d in np.linspace(-2, 2, k).round().astype(int)})
+    if first:
+        return sorted({min(max(i, a), b) for i in FIRST_ROUND[:k]})
+    shallow = [i for i in range(a, b + 1) if len(LADDER[i][0]) == 1]
+    deep = [i for i in range(a, b + 1) if len(LADDER[i][0]) > 1]
+    if shallow and deep and k >= 2:
+        return [shallow[len(shallow) // 2], DEEP_PROBE if DEEP_PROBE in deep else deep[len(deep) // 2]]
     return sorted({a + (j + 1) * n // (k + 1) for j in range(k)})
 
 
@@ -143,9 +155,23 @@ def fit(table: np.ndarray, *, targets: Mapping[str, float] = T1_LIMITS, budget_b
     def within_budget(stored: Dict[str, np.ndarray]) -> bool:
         return budget_bytes is None or Q.stored_bytes(stored) <= budget_bytes
 
-    def judged(cfg: dict, stored: Dict[str, np.ndarray], q: Dict[str, float]) -> bool:
-        """Whether a candidate measured ``q`` at the evaluation points passes, the judge included."""
-        return meets(q, targets) and within_budget(stored) and (judge is None or meets(judge(cfg, stored), targets))
+    def passes(cfg: dict, stored: Dict[str, np.ndarray], q: Dict[str, float]) -> bool:
+        """Whether a candidate measured ``q`` at the evaluation points passes (the judge is asked
+        at the end, of the smallest candidates first)."""
+        return meets(q, targets) and within_budget(stored)
+
+    judgements: Dict[int, bool] = {}
+
+    def accepted(candidate: tuple) -> bool:
+        """The judge's verdict on a candidate (config, stored, quality), asked once."""
+        key = id(candidate[1])
+        if key not in judgements:
+            judgements[key] = judge is None or meets(judge(candidate[0], candidate[1]), targets)
+            if not judgements[key]:
+                attempts.append({"index": -4, "hidden": candidate[0]["hidden"], "meets": False,
+                                 "stored_bytes": Q.stored_bytes(candidate[1]), "refused_by_report": True,
+                                 **candidate[2]})
+        return judgements[key]
 
     def record(index: int, cfg: dict, stored: Dict[str, np.ndarray], q: Dict[str, float], c0: float,
                **extra) -> dict:
@@ -160,29 +186,33 @@ def fit(table: np.ndarray, *, targets: Mapping[str, float] = T1_LIMITS, budget_b
     def finish(cfg: dict, stored: Dict[str, np.ndarray], q: Dict[str, float]) -> FitResult:
         nb = Q.stored_bytes(stored)
         if progress is not None:
-            progress({"stage": "done", "stored_bytes": nb, "meets": judged(cfg, stored, q), **q})
+            progress({"stage": "done", "stored_bytes": nb, "meets": passes(cfg, stored, q), **q})
         return FitResult(config=cfg, params=stored, quality=q, stored_bytes=nb,
                          seconds=time.time() - t_start, attempts=attempts,
                          cpu_seconds=time.process_time() - cpu_start)
 
+    candidates: List[tuple] = []  # (config, stored, quality) of every candidate that passes
     tiny = lattice_only(table, u_eval, t_eval, targets, interpolation)
     if tiny is not None:
-        ok = judged(*tiny)
+        ok = passes(*tiny) and accepted(tiny)  # judged at once: it decides whether to train at all
         record(-1, tiny[0], tiny[1], tiny[2], cpu_start, fixes=tiny[0]["fix"]["count"], meets=ok)
-        if ok:  # a table this small is its own best code: no network to train
-            return finish(*tiny)
+        if ok:
+            candidates.append(tiny)
 
     c0 = time.process_time()
     bound, bound_grid = coarse_lattice(table, u_eval, t_eval, identity_network(), targets, interpolation,
-                                       judge, progress)
+                                       None, progress)
     if bound is not None and not within_budget(bound[1]):
         bound = None
     if bound is not None:
         record(-3, bound[0], bound[1], bound[2], c0, lattice=bound[0]["lattice"], identity=True)
-    limit = Q.stored_bytes(bound[1]) if bound is not None else None
+        candidates.append(bound)
+    limit = min((Q.stored_bytes(c[1]) for c in candidates), default=None)
     allowed = [i for i in range(len(cfgs))
                if (budget_bytes is None or estimate_bytes(cfgs[i]) <= budget_bytes)
                and (limit is None or estimate_bytes(cfgs[i]) < limit)]
+    if tiny is not None and candidates:
+        allowed = []  # a table of at most 5³ nodes is its own best code: no network to train
     data = train_data(table, rc, seed, interpolation) if allowed else None
 
     def warm_source(i: int) -> Optional[int]:
@@ -193,15 +223,26 @@ def fit(table: np.ndarray, *, targets: Mapping[str, float] = T1_LIMITS, budget_b
             return None
         return min(same, key=lambda j: abs(M.n_params(cfgs[j]) - M.n_params(cfgs[i])))
 
+    def run_recipe(i: int, source: Optional[int]) -> dict:
+        """The recipe of size ``i``, started cold or (``source``) from a trained neighbour: fewer
+        steps, a gentler rate."""
+        rci = rung_recipe(rc, cfgs[i])
+        if source is not None:
+            rci["adam_steps"] = max(1, int(round(rci["adam_steps"] * WARM_STEPS)))
+            rci["lr"] = min(rci["lr"], WARM_LR)
+        return rci
+
+    def run_steps(i: int, source: Optional[int]) -> int:
+        rci = run_recipe(i, source)
+        return int(rci["adam_steps"]) + int(rci["qat_steps"])
+
     def attempt(i: int, variant: int, may_abort: bool, source: Optional[int]):
         t0 = time.time()
         c0 = time.thread_time()
-        rci = rung_recipe(rc, cfgs[i])
+        rci = run_recipe(i, source)
         init = None
-        if source is not None:  # start from a trained neighbour: fewer steps, a gentler rate
+        if source is not None:
             init = resize(results[source][5], cfgs[source], cfgs[i], seed + SEED_STRIDE * variant)
-            rci["adam_steps"] = max(1, int(round(rci["adam_steps"] * WARM_STEPS)))
-            rci["lr"] = min(rci["lr"], WARM_LR)
         if may_abort:
             rci["abort_de_mean"] = ABORT_RATIO * targets.get("de_mean", T1_LIMITS["de_mean"])
         report = None
@@ -225,7 +266,7 @@ def fit(table: np.ndarray, *, targets: Mapping[str, float] = T1_LIMITS, budget_b
             if fixed is not None and badness(fixed[2], targets) < badness(q, targets):
                 cfg, stored, q = fixed
         nb = Q.stored_bytes(stored)
-        ok = judged(cfg, stored, q)
+        ok = passes(cfg, stored, q)
         return dict(rec, stored_bytes=nb, meets=ok, fixes=cfg.get("fix", {}).get("count", 0),
                     seconds=time.time() - t0,
                     cpu_seconds=time.thread_time() - c0, **q), (cfg, stored, q, nb, ok, trained)
@@ -243,17 +284,19 @@ def fit(table: np.ndarray, *, targets: Mapping[str, float] = T1_LIMITS, budget_b
                             (1 - STOP_SAVING) * results[best_pass][3]:
                         break  # what is left could save too little
                     idx = probe_indices(a, b, workers, not results)
-                    if progress is not None:
-                        progress({"stage": "round", "sizes": [cfgs[i]["hidden"] for i in idx],
-                                  "runs": workers if len(idx) < workers else len(idx)})
                     # idle workers train the smallest size again from other initial weights (another
-                    # draw of the same size often passes where the first just misses)
-                    runs = [(i, 0) for i in idx] + [(idx[0], v) for v in range(1, workers - len(idx) + 1)]
+                    # draw of the same size often passes where the first just misses); a draw of
+                    # another seed starts cold: a second opinion, not the first one's neighbour
+                    runs = [(i, 0, warm_source(i)) for i in idx] + \
+                        [(idx[0], v, None) for v in range(1, workers - len(idx) + 1)]
+                    if progress is not None:
+                        progress({"stage": "round", "sizes": [cfgs[i]["hidden"] for i, _, _ in runs],
+                                  "variants": [v for _, v, _ in runs],
+                                  "steps": [run_steps(i, src) for i, _, src in runs]})
                     # never abort the largest model of the first round, so there is always one to return
-                    # a draw of another seed starts cold: a second opinion, not the first one's neighbour
-                    jobs = [pool.submit(attempt, i, v, bool(results) or (i, v) != (idx[-1], 0),
-                                        warm_source(i) if v == 0 else None) for i, v in runs]
-                    for (i, _), job in zip(runs, jobs):
+                    jobs = [pool.submit(attempt, i, v, bool(results) or (i, v) != (idx[-1], 0), src)
+                            for i, v, src in runs]
+                    for (i, _, _), job in zip(runs, jobs):
                         rec, res = job.result()
                         attempts.append(rec)
                         if res is not None and (i not in results or better_attempt(res, results[i], targets)):
@@ -270,24 +313,28 @@ def fit(table: np.ndarray, *, targets: Mapping[str, float] = T1_LIMITS, budget_b
         finally:
             torch.set_num_threads(threads0)
             torch.set_flush_denormal(False)
-    candidates = []
-    if best_pass is not None:
-        candidates.append(results[best_pass][:3])
-    if bound is not None:
-        candidates.append(bound)
-    if best_pass is None:  # no network meets the targets: the residual lattice tier
+    networks = [r[:3] for _, r in sorted(results.items()) if r[4]]
+    chosen = _first_accepted(candidates + networks, accepted)
+    if results and (not networks or chosen is None):  # no network meets the targets: the last tier
         c0 = time.process_time()
-        predictors = [r[:2] for _, r in sorted(results.items())]
+        ranked = sorted(results, key=lambda j: (badness(results[j][2], targets), j))
+        predictors = [results[j][:2] for j in ranked[:TIER_PREDICTORS]]
         tier = lattice_tier(table, u_eval, t_eval, predictors, targets, interpolation, progress, judge,
                             grids=[bound_grid] if bound_grid else ())
         if tier is not None and within_budget(tier[1]):
-            cfg, stored, q = tier
-            record(-2, cfg, stored, q, c0, lattice=cfg["lattice"], identity=False)
-            candidates.append(tier)
-    if candidates:
-        cfg, stored, q = min(candidates, key=lambda c: Q.stored_bytes(c[1]))
-        return finish(cfg, stored, q)
+            record(-2, tier[0], tier[1], tier[2], c0, lattice=tier[0]["lattice"], identity=False)
+            chosen = tier if chosen is None or Q.stored_bytes(tier[1]) < Q.stored_bytes(chosen[1]) else chosen
+    if chosen is not None:
+        return finish(*chosen)
     if not results:
         raise ValueError("no network could be trained within the budget")
     k = min(results, key=lambda j: (badness(results[j][2], targets), results[j][3]))
     return finish(*results[k][:3])
+
+
+def _first_accepted(candidates: List[tuple], accepted: Callable[[tuple], bool]) -> Optional[tuple]:
+    """The candidate with the fewest stored bytes that the judge accepts (asked smallest first)."""
+    for candidate in sorted(candidates, key=lambda c: Q.stored_bytes(c[1])):
+        if accepted(candidate):
+            return candidate
+    return None

@@ -347,25 +347,7 @@ def encode(tensors: Dict[str, np.ndarray], description: dict, magic: bytes = b"N
         arrays.append(shaper)
     lattice_at = next((i for i, a in enumerate(arrays) if facts.index is None and np.ndim(a) == 4), None)
     shaper_at = len(arrays) - 1 if shaper is not None else None
-    best: Optional[Tuple[int, bytes, bytes, bool, bool]] = None
-    for shaper_delta in ((False, True) if shaper_at is not None else (False,)):
-        for lattice_delta in ((False, True) if lattice_at is not None else (False,)):
-            parts = []
-            for i, a in enumerate(arrays):
-                a = np.asarray(a)
-                if (i == shaper_at and shaper_delta) or (i == lattice_at and lattice_delta):
-                    parts.append(delta_encode(a, 0 if i == shaper_at else 2))
-                else:
-                    parts.append(np.ascontiguousarray(a, a.dtype.newbyteorder("<")).tobytes())
-            raw = b"".join(parts)
-            deflater = zlib.compressobj(9, zlib.DEFLATED, -15, 9, zlib.Z_DEFAULT_STRATEGY)
-            small = deflater.compress(raw) + deflater.flush()
-            size = min(len(small), len(raw))
-            if best is None or size < best[0]:
-                best = (size, raw, small, shaper_delta, lattice_delta)
-    if best is None:  # pragma: no cover - the loops above run at least once
-        raise ValueError("no tensor block was encoded")
-    _, raw, small, facts.shaper_delta, facts.lattice_delta = best
+    raw, small, facts.shaper_delta, facts.lattice_delta = encode_block(arrays, shaper_at, lattice_at)
     deflated = len(small) < len(raw)
     slots, values = record.encode(description)
     w = Writer()
@@ -395,3 +377,40 @@ def _write_facts(w: Writer, facts: Facts, bits: int) -> None:
         w.varint(len(shape))
         for n in shape:
             w.varint(n)
+
+
+def encode_block(arrays: List[np.ndarray], shaper_at: Optional[int], lattice_at: Optional[int]
+                 ) -> Tuple[bytes, bytes, bool, bool]:
+    """(raw bytes, DEFLATE stream, shaper delta-coded, lattice delta-coded) of the tensor block
+    holding ``arrays`` in order — the shaper at ``shaper_at`` and the residual lattice at
+    ``lattice_at`` (or None) delta-coded where that deflates smaller."""
+    best: Optional[Tuple[int, bytes, bytes, bool, bool]] = None
+    for shaper_delta in ((False, True) if shaper_at is not None else (False,)):
+        for lattice_delta in ((False, True) if lattice_at is not None else (False,)):
+            parts = []
+            for i, a in enumerate(arrays):
+                a = np.asarray(a)
+                if (i == shaper_at and shaper_delta) or (i == lattice_at and lattice_delta):
+                    parts.append(delta_encode(a, 0 if i == shaper_at else 2))
+                else:
+                    parts.append(np.ascontiguousarray(a, a.dtype.newbyteorder("<")).tobytes())
+            raw = b"".join(parts)
+            deflater = zlib.compressobj(9, zlib.DEFLATED, -15, 9, zlib.Z_DEFAULT_STRATEGY)
+            small = deflater.compress(raw) + deflater.flush()
+            size = min(len(small), len(raw))
+            if best is None or size < best[0]:
+                best = (size, raw, small, shaper_delta, lattice_delta)
+    if best is None:  # pragma: no cover - the loops above run at least once
+        raise ValueError("no tensor block was encoded")
+    return best[1], best[2], best[3], best[4]
+
+
+def packed_block_bytes(tensors: Dict[str, np.ndarray]) -> int:
+    """Bytes of the tensor block a version 3 file stores for packed network tensors (``m.q``,
+    ``m.s`` and the optional ``m.lattice`` of :func:`lutplug.codec.layout.stored_tensors`, no
+    shaper): what candidates of one table are compared by."""
+    arrays = [tensors[name] for name in (layout.PACKED_Q, layout.PACKED_S, layout.PACKED_LATTICE)
+              if name in tensors]
+    lattice_at = len(arrays) - 1 if layout.PACKED_LATTICE in tensors else None
+    raw, small, _, _ = encode_block(arrays, None, lattice_at)
+    return min(len(raw), len(small))

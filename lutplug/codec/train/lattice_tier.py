@@ -16,15 +16,15 @@ caller's judge) — going finer until it passes.
 """
 from __future__ import annotations
 
-from typing import Callable, Dict, Mapping, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
 from lutplug.codec import model as M
-from lutplug.codec import quantize as Q
 from lutplug.codec.layout import MAX_LATTICE_GRID
 from lutplug.codec.train.points import INTERPOLATORS, lattice_coords
 from lutplug.codec.train.recipe import T1_LIMITS
+from lutplug.codec.train.scoring import stored_size
 from lutplug.metrics import measure, meets
 
 #: Residual-lattice steps tried (coarsest first), in :func:`lutplug.codec.model.hdr_encode` units:
@@ -78,14 +78,16 @@ class _Grid:
 
 
 def _coarsest(g: _Grid, u: np.ndarray, t: np.ndarray, targets: Mapping[str, float],
-              sub: np.ndarray, judge: Optional[Judge],
-              progress: Optional[Callable[[dict], None]]) -> Optional[Candidate]:
-    """The coarsest step of ``g`` meeting ``targets`` at all points (``u``, ``t``) and the judge."""
+              sub: np.ndarray, progress: Optional[Callable[[dict], None]],
+              judge: Optional[Judge] = None, start: int = 0) -> Optional[Tuple[Candidate, int]]:
+    """(candidate, step index): the coarsest step of ``g`` from ``start`` on meeting ``targets``
+    at all points (``u``, ``t``) — and the judge, when given (finer steps are tried until it
+    agrees)."""
     def quality(nodes: np.ndarray, idx: Optional[np.ndarray]) -> Dict[str, float]:
         uu, tt = (u, t) if idx is None else (u[idx], t[idx])
         return measure(M.lattice_read(nodes, uu, g.interpolation), tt)
 
-    lo, hi, found = 0, len(LATTICE_STEPS) - 1, None
+    lo, hi, found = start, len(LATTICE_STEPS) - 1, None
     while lo <= hi:  # the coarsest step passing on the subsample
         mid = (lo + hi) // 2
         out = g.candidate(LATTICE_STEPS[mid])
@@ -95,7 +97,7 @@ def _coarsest(g: _Grid, u: np.ndarray, t: np.ndarray, targets: Mapping[str, floa
             lo = mid + 1
     if found is None:
         return None
-    for i in range(found, len(LATTICE_STEPS)):  # all points, then the judge; finer until both pass
+    for i in range(found, len(LATTICE_STEPS)):  # all points (and the judge): finer until they pass
         out = g.candidate(LATTICE_STEPS[i])
         if out is None:
             continue
@@ -103,11 +105,8 @@ def _coarsest(g: _Grid, u: np.ndarray, t: np.ndarray, targets: Mapping[str, floa
         if progress is not None:
             progress({"stage": "lattice", "hidden": g.config["hidden"], "grid": g.grid,
                       "step": LATTICE_STEPS[i], **q})
-        if not meets(q, targets):
-            continue
-        if judge is not None and not meets(judge(out[0], out[1]), targets):
-            continue
-        return out[0], out[1], q
+        if meets(q, targets) and (judge is None or meets(judge(out[0], out[1]), targets)):
+            return (out[0], out[1], q), i
     return None
 
 
@@ -117,21 +116,20 @@ def _subsample(n: int) -> np.ndarray:
     return np.sort(np.random.default_rng(0).choice(n, SEARCH_POINTS, replace=False))
 
 
-def _smaller(a: Optional[Candidate], b: Optional[Candidate]) -> Optional[Candidate]:
-    if a is None:
-        return b
-    if b is None:
-        return a
-    return a if Q.stored_bytes(a[1]) <= Q.stored_bytes(b[1]) else b
+def _smallest(found: List[Tuple[Candidate, _Grid, int]]) -> List[Tuple[Candidate, _Grid, int]]:
+    """``found`` ordered by stored bytes, each size computed once."""
+    sizes = [stored_size(c[0], c[1]) for c, _, _ in found]
+    return [f for _, f in sorted(zip(sizes, found), key=lambda pair: pair[0])]
 
 
 def coarse_lattice(table: np.ndarray, u: np.ndarray, t: np.ndarray, identity: tuple,
                    targets: Mapping[str, float] = T1_LIMITS, interpolation: str = "tetrahedral",
-                   judge: Optional[Judge] = None, progress: Optional[Callable[[dict], None]] = None
+                   progress: Optional[Callable[[dict], None]] = None
                    ) -> Tuple[Optional[Candidate], Optional[int]]:
     """The identity (``identity`` = (config, stored)) plus a residual lattice on the coarsest grid
     that can meet ``targets`` (and the grid above it): (the smallest passing candidate, that
-    grid), or (None, None) when no grid up to the table's own (and the reader's limit) does."""
+    grid), or (None, None) when no grid up to :data:`BOUND_MAX_GRID` does. Not judged: the
+    search asks its judge of the candidate it keeps."""
     n = table.shape[0]
     top = min(n, LATTICE_MAX_GRID, BOUND_MAX_GRID)
     if top < 2:
@@ -154,12 +152,16 @@ def coarse_lattice(table: np.ndarray, u: np.ndarray, t: np.ndarray, identity: tu
             hi = mid
         else:
             lo = mid + 1
-    best: Optional[Candidate] = None
+    found = []
     for k in sorted({hi, min(hi + 1, top)}):
-        best = _smaller(best, _coarsest(_Grid(table, config, stored, k, interpolation), u, t, targets,
-                                        sub, judge, progress))
-    grid = best[0]["lattice"]["grid"] if best is not None else None
-    return best, grid
+        g = _Grid(table, config, stored, k, interpolation)
+        out = _coarsest(g, u, t, targets, sub, progress)
+        if out is not None:
+            found.append((out[0], g, out[1]))
+    if not found:
+        return None, None
+    best = _smallest(found)[0][0]
+    return best, best[0]["lattice"]["grid"]
 
 
 def lattice_tier(table: np.ndarray, u: np.ndarray, t: np.ndarray, predictors: Sequence[tuple],
@@ -169,15 +171,24 @@ def lattice_tier(table: np.ndarray, u: np.ndarray, t: np.ndarray, predictors: Se
     """The last tier of the size search, for a table no network reproduces within ``targets``:
     each of ``predictors`` ((config, stored) pairs; node corrections and lattices dropped) plus a
     residual lattice on the table's own grid and on each of ``grids``, at the coarsest step
-    meeting ``targets`` at the evaluation points ``u``/``t`` (and ``judge``). Returns the
-    candidate with the fewest stored bytes, or None (no grid within the reader's limit, or no step
+    meeting ``targets`` at the evaluation points ``u``/``t``. Returns the candidate with the
+    fewest stored bytes that ``judge`` accepts (asked smallest first; a refused one goes finer
+    until the judge agrees), or None (no grid within the reader's limit, or no step
     meets the targets). ``progress`` gets a ``"lattice"`` event per step measured in full."""
     n = table.shape[0]
     sizes = sorted({k for k in (n, *grids) if 2 <= k <= LATTICE_MAX_GRID})
     sub = _subsample(len(u))
-    best: Optional[Candidate] = None
+    found = []
     for config, stored in predictors:
         for k in sizes:
-            best = _smaller(best, _coarsest(_Grid(table, config, stored, k, interpolation), u, t,
-                                            targets, sub, judge, progress))
-    return best
+            g = _Grid(table, config, stored, k, interpolation)
+            out = _coarsest(g, u, t, targets, sub, progress)
+            if out is not None:
+                found.append((out[0], g, out[1]))
+    for candidate, g, step in _smallest(found):  # the judge, asked of the smallest first
+        if judge is None:
+            return candidate
+        judged = _coarsest(g, u, t, targets, sub, progress, judge, start=step)
+        if judged is not None:
+            return judged[0]
+    return None

@@ -35,7 +35,7 @@ DEFAULT_RECIPE: Dict[str, Any] = {
 #: What :func:`lutplug.codec.train.fit` trains with (over :data:`DEFAULT_RECIPE`). Networks of two
 #: hidden layers train ``deep_steps_factor`` times as many steps (they converge more slowly).
 FIT_RECIPE: Dict[str, Any] = {"adam_steps": 1200, "batch": 4096, "lr": 3e-2, "qat_steps": 150,
-                              "mse_weight": 1e4, "tail_weight": 1.0, "deep_steps_factor": 5 / 3}
+                              "mse_weight": 1e4, "tail_weight": 1.0, "deep_steps_factor": 2.0}
 
 
 def quant_config(config: dict, recipe: dict) -> Dict[str, dict]:

@@ -6,7 +6,9 @@ from typing import Dict, Mapping, Optional
 
 import numpy as np
 
+from lutplug.codec import layout, lean
 from lutplug.codec import model as M
+from lutplug.codec import quantize as Q
 from lutplug.codec.train.points import INTERPOLATORS
 from lutplug.codec.train.recipe import T1_LIMITS
 from lutplug.metrics import measure
@@ -42,3 +44,12 @@ def evaluate(config: dict, stored: dict, u: np.ndarray, t: np.ndarray,
                  direct_de_mean=q["de_mean"], baked_de_mean=qb["de_mean"])
         de = np.maximum(de, de_b)
     return (q, de) if per_point else q
+
+
+def stored_size(config: dict, stored: Dict[str, np.ndarray]) -> int:
+    """Bytes the tensor block of a .nlut holding this network would take (version 3, the shaper
+    left out): what the candidates of one table are compared by."""
+    tensors = layout.pack(config, stored, lattice_apart=True)
+    if tensors is None:  # not packable (float tensors): zlib of the raw tensors
+        return Q.stored_bytes(stored)
+    return lean.packed_block_bytes(tensors)

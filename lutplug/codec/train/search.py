@@ -11,12 +11,11 @@ from typing import Callable, Dict, List, Mapping, Optional
 import numpy as np
 
 from lutplug.codec import model as M
-from lutplug.codec import quantize as Q
 from lutplug.codec.train.fixes import add_fixes, identity_network, lattice_only, worth_fixing
 from lutplug.codec.train.lattice_tier import Judge, coarse_lattice, lattice_tier
 from lutplug.codec.train.points import ToLattice, eval_points, train_data
 from lutplug.codec.train.recipe import DEFAULT_RECIPE, FIT_RECIPE, LADDER, T1_LIMITS, ladder_config, rung_recipe
-from lutplug.codec.train.scoring import badness, evaluate
+from lutplug.codec.train.scoring import badness, evaluate, stored_size
 from lutplug.codec.train.single import train_config
 from lutplug.codec.train.warm import resize
 from lutplug.metrics import meets
@@ -45,8 +44,8 @@ START_INDEX = 8  # [64]
 #: The first round's sizes ([16] and [64]): a grade needing at most [16] is then found in two
 #: rounds (it shrinks from [16]), one needing [24]–[64] between them, a harder one above.
 FIRST_ROUND = (3, 8)
-#: The first two-layer size tried ([128, 16]): smaller and larger two-layer sizes start from it.
-DEEP_PROBE = 13
+#: The first two-layer size tried ([128, 32]): smaller and larger two-layer sizes start from it.
+DEEP_PROBE = 14
 #: CPU seconds of this process: no new search round starts after this (the best so far is kept and,
 #: when nothing passes, the lattice tier runs). CPU time, not wall time, so a loaded machine does
 #: not change results.
@@ -62,6 +61,8 @@ STOP_SAVING = 0.15
 #: golden_years ([128, 16] -> [128, 32]) and cool_cinema ([40] -> [64]) as good as a cold start of
 #: the full schedule, or better (ΔE00 mean 0.45 -> 0.40, 0.40 -> 0.37, 0.43 -> 0.44).
 WARM_STEPS, WARM_LR = 0.4, 1e-2
+#: Two-layer sizes grown or shrunk from a neighbour train this share of their steps instead.
+WARM_STEPS_DEEP = 0.6
 
 # Abort an attempt whose ΔE mean at 40% of training is > 4x the target. At 40% the one-cycle schedule
 # has just left its peak and the mean says little about the end: traces (check-subset ΔE at 40% ->
@@ -152,13 +153,13 @@ def fit(table: np.ndarray, *, targets: Mapping[str, float] = T1_LIMITS, budget_b
     attempts: List[dict] = []
     results: Dict[int, tuple] = {}
 
-    def within_budget(stored: Dict[str, np.ndarray]) -> bool:
-        return budget_bytes is None or Q.stored_bytes(stored) <= budget_bytes
+    def within_budget(cfg: dict, stored: Dict[str, np.ndarray]) -> bool:
+        return budget_bytes is None or stored_size(cfg, stored) <= budget_bytes
 
     def passes(cfg: dict, stored: Dict[str, np.ndarray], q: Dict[str, float]) -> bool:
         """Whether a candidate measured ``q`` at the evaluation points passes (the judge is asked
         at the end, of the smallest candidates first)."""
-        return meets(q, targets) and within_budget(stored)
+        return meets(q, targets) and within_budget(cfg, stored)
 
     judgements: Dict[int, bool] = {}
 
@@ -169,14 +170,14 @@ def fit(table: np.ndarray, *, targets: Mapping[str, float] = T1_LIMITS, budget_b
             judgements[key] = judge is None or meets(judge(candidate[0], candidate[1]), targets)
             if not judgements[key]:
                 attempts.append({"index": -4, "hidden": candidate[0]["hidden"], "meets": False,
-                                 "stored_bytes": Q.stored_bytes(candidate[1]), "refused_by_report": True,
+                                 "stored_bytes": stored_size(*candidate[:2]), "refused_by_report": True,
                                  **candidate[2]})
         return judgements[key]
 
     def record(index: int, cfg: dict, stored: Dict[str, np.ndarray], q: Dict[str, float], c0: float,
                **extra) -> dict:
         rec = {"index": index, "hidden": cfg["hidden"], "n_params": M.n_params(cfg), "variant": 0,
-               "stored_bytes": Q.stored_bytes(stored), "meets": True, "seconds": time.time() - t_start,
+               "stored_bytes": stored_size(cfg, stored), "meets": True, "seconds": time.time() - t_start,
                "cpu_seconds": time.process_time() - c0, **extra, **q}
         attempts.append(rec)
         if progress is not None:
@@ -184,7 +185,7 @@ def fit(table: np.ndarray, *, targets: Mapping[str, float] = T1_LIMITS, budget_b
         return rec
 
     def finish(cfg: dict, stored: Dict[str, np.ndarray], q: Dict[str, float]) -> FitResult:
-        nb = Q.stored_bytes(stored)
+        nb = stored_size(cfg, stored)
         if progress is not None:
             progress({"stage": "done", "stored_bytes": nb, "meets": passes(cfg, stored, q), **q})
         return FitResult(config=cfg, params=stored, quality=q, stored_bytes=nb,
@@ -201,13 +202,13 @@ def fit(table: np.ndarray, *, targets: Mapping[str, float] = T1_LIMITS, budget_b
 
     c0 = time.process_time()
     bound, bound_grid = coarse_lattice(table, u_eval, t_eval, identity_network(), targets, interpolation,
-                                       None, progress)
-    if bound is not None and not within_budget(bound[1]):
+                                       progress)
+    if bound is not None and not within_budget(bound[0], bound[1]):
         bound = None
     if bound is not None:
         record(-3, bound[0], bound[1], bound[2], c0, lattice=bound[0]["lattice"], identity=True)
         candidates.append(bound)
-    limit = min((Q.stored_bytes(c[1]) for c in candidates), default=None)
+    limit = min((stored_size(c[0], c[1]) for c in candidates), default=None)
     allowed = [i for i in range(len(cfgs))
                if (budget_bytes is None or estimate_bytes(cfgs[i]) <= budget_bytes)
                and (limit is None or estimate_bytes(cfgs[i]) < limit)]
@@ -228,7 +229,8 @@ def fit(table: np.ndarray, *, targets: Mapping[str, float] = T1_LIMITS, budget_b
         steps, a gentler rate."""
         rci = rung_recipe(rc, cfgs[i])
         if source is not None:
-            rci["adam_steps"] = max(1, int(round(rci["adam_steps"] * WARM_STEPS)))
+            share = WARM_STEPS_DEEP if len(cfgs[i]["hidden"]) > 1 else WARM_STEPS
+            rci["adam_steps"] = max(1, int(round(rci["adam_steps"] * share)))
             rci["lr"] = min(rci["lr"], WARM_LR)
         return rci
 
@@ -265,7 +267,7 @@ def fit(table: np.ndarray, *, targets: Mapping[str, float] = T1_LIMITS, budget_b
                               interpolation=interpolation)
             if fixed is not None and badness(fixed[2], targets) < badness(q, targets):
                 cfg, stored, q = fixed
-        nb = Q.stored_bytes(stored)
+        nb = stored_size(cfg, stored)
         ok = passes(cfg, stored, q)
         return dict(rec, stored_bytes=nb, meets=ok, fixes=cfg.get("fix", {}).get("count", 0),
                     seconds=time.time() - t0,
@@ -321,9 +323,9 @@ def fit(table: np.ndarray, *, targets: Mapping[str, float] = T1_LIMITS, budget_b
         predictors = [results[j][:2] for j in ranked[:TIER_PREDICTORS]]
         tier = lattice_tier(table, u_eval, t_eval, predictors, targets, interpolation, progress, judge,
                             grids=[bound_grid] if bound_grid else ())
-        if tier is not None and within_budget(tier[1]):
+        if tier is not None and within_budget(tier[0], tier[1]):
             record(-2, tier[0], tier[1], tier[2], c0, lattice=tier[0]["lattice"], identity=False)
-            chosen = tier if chosen is None or Q.stored_bytes(tier[1]) < Q.stored_bytes(chosen[1]) else chosen
+            chosen = tier if chosen is None or stored_size(*tier[:2]) < stored_size(*chosen[:2]) else chosen
     if chosen is not None:
         return finish(*chosen)
     if not results:
@@ -334,7 +336,8 @@ def fit(table: np.ndarray, *, targets: Mapping[str, float] = T1_LIMITS, budget_b
 
 def _first_accepted(candidates: List[tuple], accepted: Callable[[tuple], bool]) -> Optional[tuple]:
     """The candidate with the fewest stored bytes that the judge accepts (asked smallest first)."""
-    for candidate in sorted(candidates, key=lambda c: Q.stored_bytes(c[1])):
+    sizes = [stored_size(c[0], c[1]) for c in candidates]
+    for _, candidate in sorted(zip(sizes, candidates), key=lambda pair: pair[0]):
         if accepted(candidate):
             return candidate
     return None

@@ -41,10 +41,9 @@ class FitResult:
 
 
 START_INDEX = 8  # [64]
-#: The first round's sizes ([40] and [96]), bracketing [64]: over the 39 shared LUTs this found the
-#: one-layer answers in fewer rounds than [16] and [64] (median 27 s against 31 s a LUT, run
-#: side by side with the same code otherwise); smaller sizes shrink from [40], two-layer ones
-#: start at :data:`DEEP_PROBE`.
+#: The first round's sizes ([40] and [96]), bracketing [64]; smaller sizes shrink from [40],
+#: two-layer ones start at :data:`DEEP_PROBE`. (A first round of [16] and [64] was tried: the
+#: one-layer grades of the shared corpus then took more rounds.)
 FIRST_ROUND = (6, 10)
 #: The first two-layer size tried ([128, 32]): smaller and larger two-layer sizes start from it.
 DEEP_PROBE = 14

@@ -50,7 +50,11 @@ DEEP_PROBE = 14
 #: CPU seconds of this process: no new search round starts after this (the best so far is kept and,
 #: when nothing passes, the lattice tier runs). CPU time, not wall time, so a loaded machine does
 #: not change results.
-FIT_CPU_LIMIT = 60.0
+FIT_CPU_LIMIT = 120.0
+#: The size search's time, modelled (:func:`round_seconds`, from step counts and sizes alone, so a
+#: loaded machine does not change results): no round starts that would take it past this. With
+#: the last tier's ~10–15 s, a LUT takes at most about a minute on 2 cores.
+SEARCH_SECONDS = 35.0
 #: The trained networks (least bad first) the lattice tier tries as predictors.
 TIER_PREDICTORS = 2
 #: The search stops going down the ladder once the smallest size still open could save less than
@@ -71,6 +75,22 @@ WARM_STEPS_DEEP = 0.6
 # ones alike (dramatic [64] 1.26 -> 0.41 and golden_years [128, 16] 1.00 -> 0.42 both pass, but
 # 2.2x, the old ratio, abandoned them and the search chose larger models).
 ABORT_RATIO = 4.0
+
+
+def step_seconds(config: dict) -> float:
+    """Modelled seconds of one optimiser step of ``config`` on one CPU thread (batch 4096): about
+    3 ms of fixed work (curves, loss, optimiser) and 0.45 µs a parameter — within ~20% of what
+    [4]–[256, 64] measured on the 2-core development machine."""
+    return 3e-3 + 0.45e-6 * M.n_params(config)
+
+
+def round_seconds(runs: List[tuple], workers: int) -> float:
+    """Modelled seconds of one search round: ``runs`` of (config, steps) on ``workers`` threads."""
+    times = sorted((steps * step_seconds(cfg) for cfg, steps in runs), reverse=True)
+    lanes = [0.0] * max(1, workers)
+    for t in times:  # longest first, each onto the least busy thread
+        lanes[lanes.index(min(lanes))] += t
+    return max(lanes)
 
 
 def estimate_bytes(config: dict) -> int:
@@ -122,7 +142,8 @@ def fit(table: np.ndarray, *, targets: Mapping[str, float] = T1_LIMITS, budget_b
        one torch thread each; default 2 on CPU when the machine has 2+ cores, 1 on CUDA), the first
        round bracketing :data:`START_INDEX`, near misses repaired with node corrections, stopping
        when the sizes still open could save less than :data:`STOP_SAVING` of the best passing
-       size's bytes, or after :data:`FIT_CPU_LIMIT` CPU seconds;
+       size's bytes, or before a round that would take the search past :data:`SEARCH_SECONDS`
+       (modelled, :func:`round_seconds`; :data:`FIT_CPU_LIMIT` CPU seconds as a safety net);
     4. when no network passes, the residual-lattice tier (:func:`lattice_tier`): each trained
        network, and the identity, as the predictor of a lattice on the table's grid and on the
        bound's grid.
@@ -135,8 +156,8 @@ def fit(table: np.ndarray, *, targets: Mapping[str, float] = T1_LIMITS, budget_b
     domain); ``interpolation``: how the table is read between its nodes. ``budget_bytes``: no
     model whose estimated size exceeds it is tried. The result depends only on the table, its
     shaper and interpolation, the targets, budget, seed and recipe (each attempt is
-    deterministic and rounds are decided in index order), not on ``workers``' timing, except
-    where :data:`FIT_CPU_LIMIT` stops a search.
+    deterministic, rounds are decided in index order and the time budget is modelled), not on
+    ``workers``' timing — except where the :data:`FIT_CPU_LIMIT` safety net stops a search.
     """
     torch = import_torch("training")
     t_start = time.time()
@@ -275,6 +296,7 @@ def fit(table: np.ndarray, *, targets: Mapping[str, float] = T1_LIMITS, budget_b
                     cpu_seconds=time.thread_time() - c0, **q), (cfg, stored, q, nb, ok, trained)
 
     best_pass = None
+    modelled = 0.0  # the search's time so far, in modelled seconds (round_seconds)
     if allowed:
         threads0 = torch.get_num_threads()
         torch.set_num_threads(1 if workers > 1 else threads0)
@@ -292,6 +314,10 @@ def fit(table: np.ndarray, *, targets: Mapping[str, float] = T1_LIMITS, budget_b
                     # another seed starts cold: a second opinion, not the first one's neighbour
                     runs = [(i, 0, warm_source(i)) for i in idx] + \
                         [(idx[0], v, None) for v in range(1, workers - len(idx) + 1)]
+                    cost = round_seconds([(cfgs[i], run_steps(i, src)) for i, _, src in runs], workers)
+                    if results and modelled + cost > SEARCH_SECONDS:
+                        break  # the search's time is spent: what passed so far, else the last tier
+                    modelled += cost
                     if progress is not None:
                         progress({"stage": "round", "sizes": [cfgs[i]["hidden"] for i, _, _ in runs],
                                   "variants": [v for _, v, _ in runs],

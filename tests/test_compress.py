@@ -46,7 +46,8 @@ def test_ladder_rungs_grow_in_size():
 
     sizes = [model.n_params(train.ladder_config(i)) for i in range(len(train.LADDER))]
     assert all(a < b for a, b in zip(sizes, sizes[1:])), sizes
-    assert train.LADDER[train.START_INDEX][0] == [64]
+    assert [train.LADDER[i][0] for i in train.FIRST_ROUND] == [[40], [96]]
+    assert train.LADDER[train.DEEP_PROBE][0] == [128, 32]
 
 
 def test_training_is_deterministic_for_a_seed():

@@ -46,13 +46,14 @@ from lutplug.codec.train.points import (EVAL_RANDOM_POINTS, EVAL_SEED, INTERPOLA
 from lutplug.codec.train.recipe import (BASE_ARCH, DEFAULT_RECIPE, FIT_RECIPE, LADDER, T1_LIMITS, ladder_config,
                                         quant_config)
 from lutplug.codec.train.scoring import badness, evaluate
-from lutplug.codec.train.search import ABORT_RATIO, FIT_CPU_LIMIT, START_INDEX, FitResult, fit
+from lutplug.codec.train.search import (ABORT_RATIO, DEEP_PROBE, FIRST_ROUND, FIT_CPU_LIMIT, SEARCH_SECONDS,
+                                        FitResult, fit)
 from lutplug.codec.train.single import train_config
 from lutplug.metrics import measure, meets
 
 __all__ = ["ABORT_RATIO", "BASE_ARCH", "DEFAULT_RECIPE", "EVAL_RANDOM_POINTS", "EVAL_SEED", "FIT_CPU_LIMIT",
            "FIT_RECIPE", "FIX_MAX_GRID", "FIX_ROUNDS", "INTERPOLATORS", "LADDER", "LATTICE_MAX_GRID",
-           "LATTICE_ONLY_NODES", "LATTICE_STEPS", "START_INDEX", "T1_LIMITS", "FitResult", "ToLattice",
+           "LATTICE_ONLY_NODES", "LATTICE_STEPS", "FIRST_ROUND", "DEEP_PROBE", "SEARCH_SECONDS", "T1_LIMITS", "FitResult", "ToLattice",
            "add_fixes", "badness", "cell_corners", "eval_points", "evaluate", "fit", "fix_limit",
            "identity_network", "lattice_coords", "lattice_only", "lattice_tier", "ladder_config", "measure",
            "meets", "quant_config", "solve_corrections", "train_config", "train_data", "worth_fixing"]

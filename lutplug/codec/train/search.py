@@ -40,7 +40,6 @@ class FitResult:
         return meets(self.quality, targets)
 
 
-START_INDEX = 8  # [64]
 #: The first round's sizes ([40] and [96]), bracketing [64]; smaller sizes shrink from [40],
 #: two-layer ones start at :data:`DEEP_PROBE`. (A first round of [16] and [64] was tried: the
 #: one-layer grades of the shared corpus then took more rounds.)
@@ -54,7 +53,7 @@ FIT_CPU_LIMIT = 120.0
 #: The size search's time, modelled (:func:`round_seconds`, from step counts and sizes alone, so a
 #: loaded machine does not change results): no round starts that would take it past this. With
 #: the last tier's ~10–15 s, a LUT takes at most about a minute on 2 cores.
-SEARCH_SECONDS = 35.0
+SEARCH_SECONDS = 40.0
 #: The trained networks (least bad first) the lattice tier tries as predictors.
 TIER_PREDICTORS = 2
 #: The search stops going down the ladder once the smallest size still open could save less than
@@ -106,13 +105,14 @@ def better_attempt(r1: tuple, r2: tuple, targets: Mapping[str, float]) -> bool:
                                                                      r2[2]["de_mean"])
 
 
-def probe_indices(a: int, b: int, k: int, first: bool) -> List[int]:
+def probe_indices(a: int, b: int, k: int, first: bool, deep_trained: bool = False) -> List[int]:
     """Ladder indices to train at once in one search round over the open interval [a, b]: all of
     them when there are at most ``k``; in the first round :data:`FIRST_ROUND` (clamped into the
     interval); when the interval holds one- and two-layer sizes, one of each (the middle of the
-    one-layer part, and :data:`DEEP_PROBE` or the middle of the two-layer part) — a two-layer size
-    starts cold, so the cheaper one is tried first and larger ones grow from it; else ``k``
-    points splitting the interval evenly."""
+    one-layer part, and :data:`DEEP_PROBE` or the middle of the two-layer part); when it holds
+    two-layer sizes only and none has been trained (``deep_trained``), :data:`DEEP_PROBE` and the
+    smallest of them — two-layer sizes start cold, so the first ones are few and the others grow
+    or shrink from them; else ``k`` points splitting the interval evenly."""
     n = b - a + 1
     if n <= k:
         return list(range(a, b + 1))
@@ -122,6 +122,8 @@ def probe_indices(a: int, b: int, k: int, first: bool) -> List[int]:
     deep = [i for i in range(a, b + 1) if len(LADDER[i][0]) > 1]
     if shallow and deep and k >= 2:
         return [shallow[len(shallow) // 2], DEEP_PROBE if DEEP_PROBE in deep else deep[len(deep) // 2]]
+    if deep and not shallow and not deep_trained and k >= 2 and DEEP_PROBE in deep:
+        return sorted({deep[0], DEEP_PROBE})
     return sorted({a + (j + 1) * n // (k + 1) for j in range(k)})
 
 
@@ -139,14 +141,16 @@ def fit(table: np.ndarray, *, targets: Mapping[str, float] = T1_LIMITS, budget_b
     2. the *lattice bound*: the identity plus a residual lattice on the coarsest grid that meets
        the targets (:func:`coarse_lattice`) — no network estimated larger than it is trained;
     3. the size search over :data:`LADDER` (each round trains ``workers`` sizes at once: threads of
-       one torch thread each; default 2 on CPU when the machine has 2+ cores, 1 on CUDA), the first
-       round bracketing :data:`START_INDEX`, near misses repaired with node corrections, stopping
-       when the sizes still open could save less than :data:`STOP_SAVING` of the best passing
-       size's bytes, or before a round that would take the search past :data:`SEARCH_SECONDS`
-       (modelled, :func:`round_seconds`; :data:`FIT_CPU_LIMIT` CPU seconds as a safety net);
-    4. when no network passes, the residual-lattice tier (:func:`lattice_tier`): each trained
-       network, and the identity, as the predictor of a lattice on the table's grid and on the
-       bound's grid.
+       one torch thread each; default 2 on CPU when the machine has 2+ cores, 1 on CUDA): first
+       :data:`FIRST_ROUND`, then the open interval split (:func:`probe_indices`), a size starting
+       from its trained neighbour of the same depth when there is one (:mod:`.warm`, a share of
+       the steps), near misses repaired with node corrections; it stops when the sizes still
+       open could save less than :data:`STOP_SAVING` of the best passing size's bytes, or before
+       a round that would take it past :data:`SEARCH_SECONDS` (modelled, :func:`round_seconds`;
+       :data:`FIT_CPU_LIMIT` CPU seconds as a safety net);
+    4. when no network passes, the residual-lattice tier (:func:`lattice_tier`): the
+       :data:`TIER_PREDICTORS` least bad networks as predictors of a lattice on the table's grid
+       and on the bound's grid.
 
     A candidate passes when its figures at the evaluation points (:func:`eval_points`, direct and
     baked to the table's grid) meet ``targets`` and, when given, ``judge(config, stored)`` — the
@@ -308,7 +312,8 @@ def fit(table: np.ndarray, *, targets: Mapping[str, float] = T1_LIMITS, budget_b
                     if best_pass is not None and estimate_bytes(cfgs[a]) >= \
                             (1 - STOP_SAVING) * results[best_pass][3]:
                         break  # what is left could save too little
-                    idx = probe_indices(a, b, workers, not results)
+                    idx = probe_indices(a, b, workers, not results,
+                                        any(len(cfgs[j]["hidden"]) > 1 for j in results))
                     # idle workers train the smallest size again from other initial weights (another
                     # draw of the same size often passes where the first just misses); a draw of
                     # another seed starts cold: a second opinion, not the first one's neighbour

@@ -81,33 +81,40 @@ def _coarsest(g: _Grid, u: np.ndarray, t: np.ndarray, targets: Mapping[str, floa
               sub: np.ndarray, progress: Optional[Callable[[dict], None]],
               judge: Optional[Judge] = None, start: int = 0) -> Optional[Tuple[Candidate, int]]:
     """(candidate, step index): the coarsest step of ``g`` from ``start`` on meeting ``targets``
-    at all points (``u``, ``t``) — and the judge, when given (finer steps are tried until it
-    agrees)."""
-    def quality(nodes: np.ndarray, idx: Optional[np.ndarray]) -> Dict[str, float]:
-        uu, tt = (u, t) if idx is None else (u[idx], t[idx])
-        return measure(M.lattice_read(nodes, uu, g.interpolation), tt)
-
-    lo, hi, found = start, len(LATTICE_STEPS) - 1, None
-    while lo <= hi:  # the coarsest step passing on the subsample
-        mid = (lo + hi) // 2
-        out = g.candidate(LATTICE_STEPS[mid])
-        if out is not None and meets(quality(out[2], sub), targets):
-            found, hi = mid, mid - 1
-        else:
-            lo = mid + 1
+    at the subsample ``sub`` of the evaluation points (bisection), then checked — by ``judge``
+    when given (the report's points), else at all evaluation points — going finer until the
+    check passes."""
+    found = _bisect(g, u, t, targets, sub, start)
     if found is None:
         return None
-    for i in range(found, len(LATTICE_STEPS)):  # all points (and the judge): finer until they pass
+    for i in range(found, len(LATTICE_STEPS)):  # the check: finer until it passes
         out = g.candidate(LATTICE_STEPS[i])
         if out is None:
             continue
-        q = quality(out[2], None)
+        q = judge(out[0], out[1]) if judge is not None else \
+            measure(M.lattice_read(out[2], u, g.interpolation), t)
         if progress is not None:
             progress({"stage": "lattice", "hidden": g.config["hidden"], "grid": g.grid,
                       "step": LATTICE_STEPS[i], **q})
-        if meets(q, targets) and (judge is None or meets(judge(out[0], out[1]), targets)):
+        if meets(q, targets):
             return (out[0], out[1], q), i
     return None
+
+
+def _bisect(g: _Grid, u: np.ndarray, t: np.ndarray, targets: Mapping[str, float],
+            sub: np.ndarray, start: int = 0) -> Optional[int]:
+    """Index (from ``start`` on) of the coarsest step of ``g`` meeting ``targets`` on the
+    subsample ``sub`` of the evaluation points (the error grows with the step), or None."""
+    lo, hi, found = start, len(LATTICE_STEPS) - 1, None
+    while lo <= hi:
+        mid = (lo + hi) // 2
+        out = g.candidate(LATTICE_STEPS[mid])
+        if out is not None and meets(measure(M.lattice_read(out[2], u[sub], g.interpolation), t[sub]),
+                                     targets):
+            found, hi = mid, mid - 1
+        else:
+            lo = mid + 1
+    return found
 
 
 def _subsample(n: int) -> np.ndarray:
@@ -152,16 +159,21 @@ def coarse_lattice(table: np.ndarray, u: np.ndarray, t: np.ndarray, identity: tu
             hi = mid
         else:
             lo = mid + 1
-    found = []
+    found: List[Tuple[Candidate, _Grid, int]] = []
     for k in sorted({hi, min(hi + 1, top)}):
         g = _Grid(table, config, stored, k, interpolation)
-        out = _coarsest(g, u, t, targets, sub, progress)
+        step = _bisect(g, u, t, targets, sub)  # on the subsample: the search judges what it keeps
+        out = g.candidate(LATTICE_STEPS[step]) if step is not None else None
         if out is not None:
-            found.append((out[0], g, out[1]))
+            found.append(((out[0], out[1], {}), g, step))
     if not found:
         return None, None
-    best = _smallest(found)[0][0]
-    return best, best[0]["lattice"]["grid"]
+    (config, stored, _), g, step = _smallest(found)[0]
+    out = g.candidate(LATTICE_STEPS[step])
+    if out is None:  # pragma: no cover - it was found above
+        return None, None
+    q = measure(M.lattice_read(out[2], u, interpolation), t)  # its figures at all points
+    return (config, stored, q), g.grid
 
 
 def lattice_tier(table: np.ndarray, u: np.ndarray, t: np.ndarray, predictors: Sequence[tuple],
@@ -178,17 +190,17 @@ def lattice_tier(table: np.ndarray, u: np.ndarray, t: np.ndarray, predictors: Se
     n = table.shape[0]
     sizes = sorted({k for k in (n, *grids) if 2 <= k <= LATTICE_MAX_GRID})
     sub = _subsample(len(u))
-    found = []
+    found: List[Tuple[Candidate, _Grid, int]] = []
     for config, stored in predictors:
         for k in sizes:
             g = _Grid(table, config, stored, k, interpolation)
-            out = _coarsest(g, u, t, targets, sub, progress)
-            if out is not None:
-                found.append((out[0], g, out[1]))
-    for candidate, g, step in _smallest(found):  # the judge, asked of the smallest first
-        if judge is None:
-            return candidate
-        judged = _coarsest(g, u, t, targets, sub, progress, judge, start=step)
-        if judged is not None:
-            return judged[0]
+            step = _bisect(g, u, t, targets, sub)
+            if step is not None:
+                out = g.candidate(LATTICE_STEPS[step])
+                if out is not None:
+                    found.append(((out[0], out[1], {}), g, step))
+    for _, g, step in _smallest(found):  # checked (the judge, when given) smallest first
+        checked = _coarsest(g, u, t, targets, sub, progress, judge, start=step)
+        if checked is not None:
+            return checked[0]
     return None

@@ -164,7 +164,7 @@ def coarse_lattice(table: np.ndarray, u: np.ndarray, t: np.ndarray, identity: tu
         g = _Grid(table, config, stored, k, interpolation)
         step = _bisect(g, u, t, targets, sub)  # on the subsample: the search judges what it keeps
         out = g.candidate(LATTICE_STEPS[step]) if step is not None else None
-        if out is not None:
+        if out is not None and step is not None:
             found.append(((out[0], out[1], {}), g, step))
     if not found:
         return None, None

@@ -129,6 +129,9 @@ def attempt_summary(info: dict) -> str:
         tried += f" (from {info['warm_from']})"
     if info.get("aborted"):
         return f"{tried}: abandoned early (far from the target)"
+    if info.get("refused_by_report"):
+        return (f"  {info['hidden']} ({info['stored_bytes']} B) met the target at the search's points "
+                "but not at the report's: refused, the next candidate is judged")
     fixes = f" incl. {info['fixes']} node corrections" if info.get("fixes") else ""
     if info.get("index") == -1:
         tried = "  the table as corrections of the identity at every node"

@@ -53,7 +53,7 @@ FIT_CPU_LIMIT = 120.0
 #: The size search's time, modelled (:func:`round_seconds`, from step counts and sizes alone, so a
 #: loaded machine does not change results): no round starts that would take it past this. With
 #: the last tier's ~10–15 s, a LUT takes at most about a minute on 2 cores.
-SEARCH_SECONDS = 40.0
+SEARCH_SECONDS = 34.0
 #: The trained networks (least bad first) the lattice tier tries as predictors.
 TIER_PREDICTORS = 2
 #: The search stops going down the ladder once the smallest size still open could save less than
@@ -77,15 +77,20 @@ ABORT_RATIO = 4.0
 
 
 def step_seconds(config: dict) -> float:
-    """Modelled seconds of one optimiser step of ``config`` on one CPU thread (batch 4096): about
-    3 ms of fixed work (curves, loss, optimiser) and 0.45 µs a parameter — within ~20% of what
-    [4]–[256, 64] measured on the 2-core development machine."""
-    return 3e-3 + 0.45e-6 * M.n_params(config)
+    """Modelled seconds of one optimiser step of ``config`` on one CPU thread (batch 4096), the
+    attempt's measurement and repair spread over its steps: 4.5 ms of fixed work (curves, loss,
+    optimiser) and 0.45 µs a parameter — what attempts of [40]–[256, 64] took on the 2-core
+    development machine (5.0, 6.3, 9.4 and 12.1 ms for [40], [128, 32], [256, 32], [256, 64])."""
+    return 4.5e-3 + 0.45e-6 * M.n_params(config)
+
+
+#: Modelled seconds of an attempt besides its steps (measuring it, repairing a near miss).
+ATTEMPT_SECONDS = 1.0
 
 
 def round_seconds(runs: List[tuple], workers: int) -> float:
     """Modelled seconds of one search round: ``runs`` of (config, steps) on ``workers`` threads."""
-    times = sorted((steps * step_seconds(cfg) for cfg, steps in runs), reverse=True)
+    times = sorted((ATTEMPT_SECONDS + steps * step_seconds(cfg) for cfg, steps in runs), reverse=True)
     lanes = [0.0] * max(1, workers)
     for t in times:  # longest first, each onto the least busy thread
         lanes[lanes.index(min(lanes))] += t

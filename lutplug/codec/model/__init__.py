@@ -43,9 +43,11 @@ stored integers ``Q`` (``[b, g, r, c]``, R fastest) in a log-compressed space::
     node = hdr_decode(hdr_encode(y(node coordinates)) + s * Q)
     hdr_encode(v) = v (v <= 1), 1 + ln v (v > 1);  hdr_decode its inverse
 
-so that a value beyond display white costs bits in proportion to its logarithm. The size search
-(``train.lattice_tier``) adds it only when no network meets the target: tables whose features
-are as fine as their grid (film print emulations, inverse transforms, LMTs with a shaper).
+so that a value beyond display white costs bits in proportion to its logarithm. N is any grid: the
+size search (``train.lattice_tier``) stores a table as the identity plus a residual lattice on
+the coarsest grid meeting the target when that beats every network, and a trained network plus
+a lattice on the table's own grid when no network meets the target (film print emulations,
+inverse transforms, LMTs with a shaper).
 
 ``params`` may be float arrays keyed by name, or the stored form (``name.q`` int8 + ``name.s``
 float16 scales, see :mod:`lutplug.codec.quantize`); both forward functions accept either.
@@ -63,7 +65,8 @@ What fit() currently produces: act "relu", skip "linear", center true, fourier 0
 hidden = one or two layers and in_curve = out_curve = 8 or 16 knots (see train.LADDER); all
 tensors int8 with a float16 scale per tensor (curves: one scale per channel row); node
 corrections when the network alone narrowly misses its target, or at every node of a table of at
-most 5³ (train.add_fixes); a residual lattice when no network meets it (train.lattice_tier).
+most 5³ (train.add_fixes); a residual lattice over the identity when a coarse grid beats every
+network, or over a network when none meets the target (train.lattice_tier).
 """
 from lutplug.codec.model.config import FORMAT, describe, init_params, make_config, n_params, param_shapes
 from lutplug.codec.model.lattice import (corrected_nodes, forward_numpy, forward_numpy_lattice, hdr_decode,

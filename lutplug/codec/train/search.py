@@ -354,19 +354,23 @@ def fit(table: np.ndarray, *, targets: Mapping[str, float] = T1_LIMITS, budget_b
             torch.set_flush_denormal(False)
     networks = [r[:3] for _, r in sorted(results.items()) if r[4]]
     chosen = _first_accepted(candidates + networks, accepted)
-    if results and (not networks or chosen is None):  # no network meets the targets: the last tier
+    if chosen is None or (results and not networks):  # no network meets the targets: the last tier
         c0 = time.process_time()
         ranked = sorted(results, key=lambda j: (badness(results[j][2], targets), j))
         predictors = [results[j][:2] for j in ranked[:TIER_PREDICTORS]]
+        if chosen is None:  # nothing the judge accepts yet: the identity too (the bound, refined)
+            predictors.append(identity_network())
         tier = lattice_tier(table, u_eval, t_eval, predictors, targets, interpolation, progress, judge,
                             grids=[bound_grid] if bound_grid else ())
         if tier is not None and within_budget(tier[0], tier[1]):
-            record(-2, tier[0], tier[1], tier[2], c0, lattice=tier[0]["lattice"], identity=False)
+            record(-2, tier[0], tier[1], tier[2], c0, lattice=tier[0]["lattice"],
+                   identity=not any(np.any(v) for k, v in tier[1].items() if k.startswith("W")))
             chosen = tier if chosen is None or stored_size(*tier[:2]) < stored_size(*chosen[:2]) else chosen
     if chosen is not None:
         return finish(*chosen)
     if not results:
-        raise ValueError("no network could be trained within the budget")
+        raise ValueError("no network could be trained within the budget, and no residual lattice "
+                         "within it meets the target")
     k = min(results, key=lambda j: (badness(results[j][2], targets), results[j][3]))
     return finish(*results[k][:3])
 

@@ -99,8 +99,10 @@ def test_round_trip_and_hostile_corrections(tmp_path):
 
 
 def test_tiny_table_is_stored_as_its_lattice():
-    """A 3³ table becomes the identity network + a correction at every node: evaluating it is
-    tetrahedral interpolation of the table (up to int8 steps), with no training."""
+    """A 3³ table is stored as the identity network plus its own nodes, with no training: both
+    forms are tried (a correction at every node; the residual lattice of the lattice bound) and
+    the smaller is kept. Evaluating it is tetrahedral interpolation of the table, up to the
+    quantisation step of the stored nodes."""
     pytest.importorskip("torch")
     from lutplug.codec import train
     from lutplug.core.interpolate import tetrahedral
@@ -111,11 +113,16 @@ def test_tiny_table_is_stored_as_its_lattice():
     table = (np.clip(rgb @ np.array([[0.8, 0.2, 0.0], [0.1, 0.7, 0.2], [0.0, 0.3, 0.9]], np.float32).T, 0, 1)
              ** 0.8).astype(np.float32)
     result = train.fit(table, recipe={"adam_steps": 10, "qat_steps": 2})
-    assert result.config["fix"] == {"grid": 3, "count": 27, "scale": result.config["fix"]["scale"]}
-    assert result.attempts[0]["index"] == -1 and result.meets()
+    tried = {a["index"]: a for a in result.attempts}
+    assert set(tried) == {-1, -3}  # node corrections and the lattice bound; no network trained
+    assert tried[-1]["fixes"] == 27 and tried[-3]["lattice"]["grid"] == 3
+    assert result.meets() and result.stored_bytes == min(a["stored_bytes"] for a in tried.values())
+    stored_as = result.config.get("lattice") or result.config["fix"]
+    assert stored_as["grid"] == 3
+    step = stored_as.get("step", stored_as.get("scale"))
     u = np.random.default_rng(1).random((5000, 3), dtype=np.float32)
     got = model.forward_numpy(result.params, result.config, u)
-    np.testing.assert_allclose(got, tetrahedral(table, u), atol=result.config["fix"]["scale"] * 0.5 + 1e-6)
+    np.testing.assert_allclose(got, tetrahedral(table, u), atol=step * 0.5 + 1e-6)
 
 
 @pytest.mark.parametrize("size, fix_grid, workers", [(7, 7, 1), (7, 7, 2), (13, 7, 1), (13, 7, 2), (4, 7, 1),

@@ -134,9 +134,9 @@ def coarse_lattice(table: np.ndarray, u: np.ndarray, t: np.ndarray, identity: tu
                    progress: Optional[Callable[[dict], None]] = None
                    ) -> Tuple[Optional[Candidate], Optional[int]]:
     """The identity (``identity`` = (config, stored)) plus a residual lattice on the coarsest grid
-    that can meet ``targets`` (and the grid above it): (the smallest passing candidate, that
-    grid), or (None, None) when no grid up to :data:`BOUND_MAX_GRID` does. Not judged: the
-    search asks its judge of the candidate it keeps."""
+    that can meet ``targets`` (and the grid above it): (the smallest candidate meeting them at
+    all evaluation points, its grid), or (None, None) when no grid up to :data:`BOUND_MAX_GRID`
+    does. Not judged: the search asks its judge of the candidate it keeps."""
     n = table.shape[0]
     top = min(n, LATTICE_MAX_GRID, BOUND_MAX_GRID)
     if top < 2:
@@ -166,14 +166,11 @@ def coarse_lattice(table: np.ndarray, u: np.ndarray, t: np.ndarray, identity: tu
         out = g.candidate(LATTICE_STEPS[step]) if step is not None else None
         if out is not None and step is not None:
             found.append(((out[0], out[1], {}), g, step))
-    if not found:
-        return None, None
-    (config, stored, _), g, step = _smallest(found)[0]
-    out = g.candidate(LATTICE_STEPS[step])
-    if out is None:  # pragma: no cover - it was found above
-        return None, None
-    q = measure(M.lattice_read(out[2], u, interpolation), t)  # its figures at all points
-    return (config, stored, q), g.grid
+    for _, g, step in _smallest(found):  # checked at all points, smallest first (finer until it passes)
+        checked = _coarsest(g, u, t, targets, sub, None, start=step)
+        if checked is not None:
+            return checked[0], g.grid
+    return None, None
 
 
 def lattice_tier(table: np.ndarray, u: np.ndarray, t: np.ndarray, predictors: Sequence[tuple],

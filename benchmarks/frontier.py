@@ -25,6 +25,7 @@ import sys
 import time
 import zlib
 from pathlib import Path
+from typing import Optional
 
 import numpy as np
 
@@ -102,10 +103,10 @@ def baseline_a(lut: LUT3D, max_size: int = 65) -> dict:
     return {"best": found, "best_c": best_c, "curve": [tried[k] for k in sorted(tried)]}
 
 
-def lutplug_codec(lut: LUT3D, source: Path, workdir: Path, seed: int) -> dict:
+def lutplug_codec(lut: LUT3D, source: Path, workdir: Path, seed: int, recipe: Optional[dict] = None) -> dict:
     load = os.getloadavg()[0]
     t0, c0 = time.perf_counter(), time.process_time()
-    result = compress(lut, target=T1, seed=seed, device="cpu", source=source)
+    result = compress(lut, target=T1, seed=seed, device="cpu", source=source, recipe=recipe)
     seconds, cpu_seconds = time.perf_counter() - t0, time.process_time() - c0
     out = workdir / (source.stem + ".nlut")
     size = result.nlut.save(out)
@@ -147,6 +148,8 @@ def main() -> None:
     ap.add_argument("files", nargs="*", type=Path, help="LUT files (default: every 3D LUT in --luts)")
     ap.add_argument("--only", default="", help="only files whose name contains this")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--search-seconds", type=float, default=None,
+                    help="the size search's modelled time per LUT (lutplug compress --search-seconds)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--shard", default="", help="K/N: run every N-th file starting at K (0-based), "
                     "writing frontier_shardK.json; combine shards with --merge")
@@ -210,7 +213,8 @@ def main() -> None:
         lut = as_lut3d(read_lut(path))
         row = {"file": path.name, "grid": lut.size, "shaper": lut.shaper is not None,
                "source_bytes": path.stat().st_size}
-        row["lutplug"] = lutplug_codec(lut, path, workdir, args.seed)
+        row["lutplug"] = lutplug_codec(lut, path, workdir, args.seed,
+                                       None if args.search_seconds is None else {"search_seconds": args.search_seconds})
         row["baseline_a"] = earlier_a.get(path.name) or baseline_a(lut)
         g = gmic.get(path.name)
         row["baseline_b"] = g if g else {"status": "not run"}

@@ -139,3 +139,25 @@ def test_fit_targets_follow_the_tables_interpolation():
         np.testing.assert_array_equal(t[:64], table.reshape(-1, 3))
         np.testing.assert_allclose(t[64:], reference(table, u[64:]), atol=1e-6)
     assert np.abs(trilinear(table, u[64:]) - tetrahedral(table, u[64:])).max() > 0.05
+
+
+def test_search_seconds_caps_the_rounds_of_the_size_search():
+    # the recipe's search_seconds is the modelled time the size search may spend: at 0 it stops
+    # after its first round (then the lattice tier); by default it goes on. A noisy 17³ table:
+    # no network meets T1, and its lattice bound is large enough to leave the ladder open
+    from lutplug.codec.train import fit
+
+    g = np.linspace(0, 1, 17)
+    b, gg, r = np.meshgrid(g, g, g, indexing="ij")
+    noisy = np.clip(np.stack([r, gg, b], -1) + np.random.default_rng(0).normal(0, 0.05, (17, 17, 17, 3)), 0, 1)
+    recipe = {"adam_steps": 20, "qat_steps": 2, "batch": 1024, "n_random_train": 2000}
+
+    def rounds(extra):
+        events = []
+        result = fit(noisy.astype(np.float32), seed=1, recipe=dict(recipe, **extra), workers=2,
+                     progress=events.append)
+        assert result.meets()  # the lattice tier
+        return sum(e["stage"] == "round" for e in events)
+
+    assert rounds({"search_seconds": 0}) == 1
+    assert rounds({}) >= 2

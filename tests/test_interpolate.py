@@ -19,6 +19,22 @@ def test_matches_colour_science(n, ours, theirs):
     np.testing.assert_allclose(ours(table, u), ref, atol=2e-6)
 
 
+@pytest.mark.parametrize("n", [3, 9])
+def test_tetrahedral_matches_colour_science_on_ties(n):
+    # points where two or three fractions are equal (cell diagonals, faces, nodes) and on the
+    # cell boundaries: the tetrahedron choice there must not matter
+    table = random_table(n, seed=7)
+    rng = np.random.default_rng(3)
+    k = rng.integers(0, n - 1, (6000, 3)) + 0.0
+    f = rng.random((6000, 1))
+    u = (k + np.concatenate([f, f, rng.random((6000, 1))], 1)) / (n - 1)  # fr == fg
+    u[2000:4000] = ((k + f)[2000:4000]) / (n - 1)  # fr == fg == fb
+    u[4000:] = np.round(u[4000:] * (n - 1) * 2) / ((n - 1) * 2)  # half-way and node points
+    u = np.concatenate([u, u[:, [2, 0, 1]], u[:, [1, 2, 0]]])
+    ref = table_interpolation_tetrahedral(u, table.transpose(2, 1, 0, 3).astype(np.float64))
+    np.testing.assert_allclose(tetrahedral(table, u), ref, atol=2e-6)
+
+
 def test_tetrahedral_exact_on_affine_functions():
     # Tetrahedral interpolation reproduces any affine map exactly (closed form).
     n = 9

@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from lutplug import LutError
-from lutplug.codec import container, lean, record, textcode, wire
+from lutplug.codec import container, fieldcodecs, lean, record, textcode, wire
 from lutplug.codec.model import make_config
 from lutplug.codec.nlut import NeuralLUT, from_bytes, sign_file
 from lutplug.codec.signing import generate_keypair, load_private_key, load_public_key
@@ -122,7 +122,7 @@ def test_a_file_built_from_the_spec_reads_back_and_lutplug_writes_the_same_bytes
     for k, v in n.params.items():
         assert back.params[k].dtype == v.dtype
         np.testing.assert_array_equal(back.params[k], v)
-    assert record.same(back.description, {**n.description, "format": "nlut", "model": expected_config,
+    assert fieldcodecs.same(back.description, {**n.description, "format": "nlut", "model": expected_config,
                                           "domain": [[0.0, 0.0, 0.0], [1.0, 1.0, 1.0]]})
     assert n.to_bytes() == data == back.to_bytes()
     assert back.content_hash == hashlib.sha256(data).hexdigest()  # unsigned: the file's own hash
@@ -148,7 +148,7 @@ def _layout_digest() -> str:
     def default(f):
         return getattr(f.default, "__name__", None) or repr(f.default) if f.kind == "defaulted" else ""
     layout = ([[f.key, f.codec.name, f.kind, default(f)] for f in record.FIELDS]
-              + [list(s) for s in record.SLOTS] + [list(record.EXTENSIONS)])
+              + [list(s) for s in record.SLOTS] + [list(fieldcodecs.EXTENSIONS)])
     return hashlib.sha256(json.dumps(layout).encode()).hexdigest()
 
 
@@ -242,12 +242,12 @@ def test_every_field_round_trips():
     d = _all_fields()
     slots, data = record.encode(d)
     back = record.decode(wire.Reader(data), slots)
-    assert record.same(back, d)
+    assert fieldcodecs.same(back, d)
     n = lattice_nlut(grid=3, wide=True, shaper=True)
     n.description = d
     again = from_bytes(n.to_bytes())
     kept = {k: v for k, v in d.items() if k not in ("signer", "shaper_domain", "domain")}
-    assert record.same({k: again.description[k] for k in kept}, kept)
+    assert fieldcodecs.same({k: again.description[k] for k in kept}, kept)
     assert again.to_bytes() == n.to_bytes()
 
 
@@ -270,7 +270,7 @@ def test_random_descriptions_round_trip_exactly(data):
             holder = holder.setdefault(key, {}) if isinstance(holder.get(key, {}), dict) else {}
         holder[path[-1]] = data.draw(JSON)
     slots, raw = record.encode(d)
-    assert record.same(record.decode(wire.Reader(raw), slots), d)
+    assert fieldcodecs.same(record.decode(wire.Reader(raw), slots), d)
 
 
 @pytest.mark.parametrize("make", [fit_stored_nlut, lambda: random_nlut(1, shaper=True),
@@ -281,7 +281,7 @@ def test_bytes_decode_to_the_same_grade_and_encode_to_the_same_bytes(make):
     data = n.to_bytes()
     back = from_bytes(data)
     assert back.to_bytes() == data
-    assert record.same(json.loads(json.dumps(back.description)),
+    assert fieldcodecs.same(json.loads(json.dumps(back.description)),
                        json.loads(json.dumps(container.decode(data).description)))
     x = np.random.default_rng(1).uniform(-0.2, 3.2, (400, 3)).astype(np.float32)
     np.testing.assert_array_equal(back.apply(x), n.apply(x))

@@ -39,6 +39,15 @@ def test_network_with_a_lattice_reads_its_corrected_nodes(interpolation, wide):
                                read(nodes.astype(np.float32), lattice(9)), rtol=1e-5, atol=1e-5)
 
 
+def test_a_lattice_baked_to_65_is_the_same_on_any_thread_count():
+    # the resample reads the nodes in chunks on threads: the nodes read at lattice(65), bit for bit
+    n = lattice_nlut(seed=5, grid=7, wide=True, interpolation="tetrahedral")
+    nodes = model.lattice_nodes(n.params, n.config)
+    want = tetrahedral(nodes, lattice(65)).reshape(65, 65, 65, 3)
+    for workers in (1, 2, 3):
+        assert np.array_equal(model.forward_numpy_lattice(n.params, n.config, 65, workers=workers), want)
+
+
 @pytest.mark.parametrize("interpolation", ["tetrahedral", "trilinear"])
 def test_torch_evaluators_agree_with_numpy(interpolation):
     torch = pytest.importorskip("torch")

@@ -51,17 +51,23 @@ def tetrahedral(table: np.ndarray, u: np.ndarray) -> np.ndarray:
     [0.3, 0.6, 0.9]
     """
     flat, n, base, frac, shape = _prepare(table, u)
-    step = np.array([1, n, n * n], dtype=np.int64)
-    order = np.argsort(-frac, axis=1, kind="stable")  # axes by descending fraction
-    f_sorted = np.take_along_axis(frac, order, axis=1)
-    steps = step[order]
-    i1 = base + steps[:, 0]
-    i2 = i1 + steps[:, 1]
+    fr, fg, fb = frac[:, 0], frac[:, 1], frac[:, 2]
+    # the cell's tetrahedron: walk from the base node along the axes by descending fraction
+    # (largest x, middle y, smallest z; ties in r, g, b order — a tie gives its step no weight)
+    r_top = (fr >= fg) & (fr >= fb)
+    first = np.where(r_top, 1, np.where(fg >= fb, n, n * n))
+    b_low = (fb <= fr) & (fb <= fg)
+    last = np.where(b_low, n * n, np.where(fg <= fr, n, 1))
+    x = np.maximum(np.maximum(fr, fg), fb)
+    z = np.minimum(np.minimum(fr, fg), fb)
+    y = np.maximum(np.minimum(fr, fg), np.minimum(np.maximum(fr, fg), fb))
+    i1 = base + first
     i3 = base + (1 + n + n * n)
-    w0 = 1.0 - f_sorted[:, 0]
-    w1 = f_sorted[:, 0] - f_sorted[:, 1]
-    w2 = f_sorted[:, 1] - f_sorted[:, 2]
-    w3 = f_sorted[:, 2]
+    i2 = i3 - last
+    w0 = 1.0 - x
+    w1 = x - y
+    w2 = y - z
+    w3 = z
     out = (flat[base] * w0[:, None] + flat[i1] * w1[:, None]
            + flat[i2] * w2[:, None] + flat[i3] * w3[:, None])
     return out.astype(np.float32, copy=False).reshape(shape)

@@ -47,6 +47,7 @@ def bake_plain(params, config: dict, size: int, workers: Optional[int] = None) -
     hidden = config["hidden"]
     W_T = [np.ascontiguousarray(p[f"W{i}"].T) for i in range(L + 1)]  # (in, out)
     fix = _FixSlabs(p, config, ramp) if "fix" in config else None
+    out_curve = PiecewiseLinear(p["cout"]) if config.get("out_curve", 0) else None
     out = np.empty((size, size, size, 3), np.float32)
     local = threading.local()
 
@@ -64,8 +65,8 @@ def bake_plain(params, config: dict, size: int, workers: Optional[int] = None) -
         if skip != "none":
             y += lin[0][None, :, :]
             y += (lin[1] + lin[2][b])[:, None, :]
-        if config.get("out_curve", 0):
-            y += pwl_np(p["cout"], y.reshape(-1, 3)).reshape(size, size, 3)
+        if out_curve is not None:
+            y += out_curve(y.reshape(-1, 3)).reshape(size, size, 3)
         if fix is not None:
             fix.add(b, y)
         out[b] = y
@@ -105,6 +106,32 @@ def _blas_controller():
         else:
             _BLAS.append(ThreadpoolController())
     return _BLAS[0]
+
+
+class PiecewiseLinear:
+    """Per-channel piecewise-linear curves with knots ``c`` (3, K) at k/(K-1), evaluated in
+    float32 throughout (:func:`pwl_np` with its gathers from precomputed knot and slope tables;
+    within float32 rounding of it): the bake's output curves, a slice at a time."""
+
+    def __init__(self, c: np.ndarray):
+        c = np.asarray(c, np.float32)
+        self.k = c.shape[1]
+        self.knots = c.reshape(-1)
+        self.slopes = np.concatenate([np.diff(c, axis=1), np.zeros((3, 1), np.float32)], axis=1).reshape(-1)
+        self.offsets = (np.arange(3, dtype=np.int32) * self.k)[None, :]
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        """Curve values at ``x`` float32 (M, 3): float32 (M, 3)."""
+        t = np.clip(x, np.float32(0.0), np.float32(1.0))
+        t *= np.float32(self.k - 1)
+        i = t.astype(np.int32)
+        np.minimum(i, self.k - 2, out=i)
+        t -= i  # the fraction within the segment, float32
+        i += self.offsets
+        out = np.take(self.slopes, i)
+        out *= t
+        out += np.take(self.knots, i)
+        return out
 
 
 class _FixSlabs:

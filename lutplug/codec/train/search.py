@@ -151,7 +151,8 @@ def fit(table: np.ndarray, *, targets: Mapping[str, float] = T1_LIMITS, budget_b
        from its trained neighbour of the same depth when there is one (:mod:`.warm`, a share of
        the steps), near misses repaired with node corrections; it stops when the sizes still
        open could save less than :data:`STOP_SAVING` of the best passing size's bytes, or before
-       a round that would take it past :data:`SEARCH_SECONDS` (modelled, :func:`round_seconds`;
+       a round that would take it past :data:`SEARCH_SECONDS` (or the recipe's
+       ``search_seconds``; modelled, :func:`round_seconds`;
        :data:`FIT_CPU_LIMIT` CPU seconds as a safety net);
     4. when no network passes, the residual-lattice tier (:func:`lattice_tier`): the
        :data:`TIER_PREDICTORS` least bad networks as predictors of a lattice on the table's grid
@@ -180,6 +181,7 @@ def fit(table: np.ndarray, *, targets: Mapping[str, float] = T1_LIMITS, budget_b
     rc = dict(DEFAULT_RECIPE)
     rc.update(FIT_RECIPE)
     rc.update(recipe or {})  # overrides (e.g. fewer steps for quick drafts and tests)
+    search_seconds = float(rc.pop("search_seconds", SEARCH_SECONDS))
     cfgs = [ladder_config(i) for i in range(len(LADDER))]
     attempts: List[dict] = []
     results: Dict[int, tuple] = {}
@@ -325,7 +327,7 @@ def fit(table: np.ndarray, *, targets: Mapping[str, float] = T1_LIMITS, budget_b
                     runs = [(i, 0, warm_source(i)) for i in idx] + \
                         [(idx[0], v, None) for v in range(1, workers - len(idx) + 1)]
                     cost = round_seconds([(cfgs[i], run_steps(i, src)) for i, _, src in runs], workers)
-                    if results and modelled + cost > SEARCH_SECONDS:
+                    if results and modelled + cost > search_seconds:
                         break  # the search's time is spent: what passed so far, else the last tier
                     modelled += cost
                     if progress is not None:

@@ -120,3 +120,26 @@ def test_export_glsl_and_keygen_refuses_overwrite(nlut_file, tmp_path):
     code, out = run("keygen", "-o", key)
     assert code == 2 and "refusing to overwrite" in out
     assert run("export", nlut_file)[0] == 2
+
+
+def test_search_seconds_reaches_the_size_search(tmp_path, monkeypatch):
+    # --search-seconds becomes the recipe's search_seconds (the size search's modelled budget)
+    import lutplug.codec.compress as compress_module
+    from lutplug import LutError
+
+    seen = {}
+
+    def fake_compress(lut, **kwargs):
+        seen.update(kwargs["recipe"] or {})
+        raise LutError("stop here")
+
+    monkeypatch.setattr(compress_module, "compress", fake_compress)
+    src = tmp_path / "g.cube"
+    g = np.linspace(0, 1, 3)
+    b, gg, r = np.meshgrid(g, g, g, indexing="ij")
+    rows = np.stack([r, gg, b], -1).reshape(-1, 3)
+    src.write_text("LUT_3D_SIZE 3\n" + "".join(f"{x:.4f} {y:.4f} {z:.4f}\n" for x, y, z in rows))
+    code, _ = run("compress", src, "-o", tmp_path / "g.nlut", "--search-seconds", "12")
+    assert code != 0 and seen == {"search_seconds": 12.0}
+    code, out = run("compress", src, "-o", tmp_path / "g.nlut", "--search-seconds", "-1")
+    assert code == 2 and "search-seconds" in out

@@ -96,8 +96,9 @@ class SearchProgress(LiveBar):
 @click.option("--recipe", default=None, hidden=True, help="JSON training overrides (tests, drafts).")
 def compress(source: Path, output: Path, quality: str, max_de00_mean: Optional[float],
              max_de00_p99: Optional[float], budget_kb: Optional[float], device: str, seed: int,
-             search_seconds: Optional[float], input_space: Optional[str], output_space: Optional[str], parent: Optional[Path],
-             jobs: Optional[int], cluster: Optional[str], force: bool, recipe: Optional[str]) -> None:
+             search_seconds: Optional[float], input_space: Optional[str], output_space: Optional[str],
+             parent: Optional[Path], jobs: Optional[int], cluster: Optional[str], force: bool,
+             recipe: Optional[str]) -> None:
     """Compress a LUT into a tiny network (.nlut). SOURCE may be a folder: every LUT in it is
     compressed into OUTPUT/<name>.nlut (in parallel, skipping outputs that are up to date)."""
     from lutplug.codec.train.recipe import parse_recipe

@@ -109,15 +109,16 @@ def _blas_controller():
 
 
 class PiecewiseLinear:
-    """Per-channel piecewise-linear curves with knots ``c`` (3, K) at k/(K-1), evaluated in
-    float32 throughout (:func:`pwl_np` with its gathers from precomputed knot and slope tables;
-    within float32 rounding of it): the bake's output curves, a slice at a time."""
+    """Per-channel piecewise-linear curves with knots ``c`` (3, K) at k/(K-1): the curves of
+    :func:`pwl_np`, in float32 throughout from precomputed knot and slope tables (equal to it
+    within float32 rounding) — the bake's output curves, a slice at a time."""
 
     def __init__(self, c: np.ndarray):
         c = np.asarray(c, np.float32)
         self.k = c.shape[1]
         self.knots = c.reshape(-1)
-        self.slopes = np.concatenate([np.diff(c, axis=1), np.zeros((3, 1), np.float32)], axis=1).reshape(-1)
+        slopes = np.concatenate([np.diff(c, axis=1), np.zeros((3, 1), np.float32)], axis=1)
+        self.slopes = slopes.reshape(-1)
         self.offsets = (np.arange(3, dtype=np.int32) * self.k)[None, :]
 
     def __call__(self, x: np.ndarray) -> np.ndarray:

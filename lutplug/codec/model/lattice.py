@@ -85,7 +85,8 @@ def forward_numpy_lattice(params, config: dict, size: int, workers: Optional[int
 RESAMPLE_CHUNK = 32_768
 
 
-def resample_nodes(nodes: np.ndarray, size: int, interpolation: str, workers: Optional[int] = None) -> np.ndarray:
+def resample_nodes(nodes: np.ndarray, size: int, interpolation: str,
+                   workers: Optional[int] = None) -> np.ndarray:
     """``nodes`` (N, N, N, 3) read at every node of the ``size``³ lattice: float32 (size, size,
     size, 3) ``[b, g, r]``. Point by point, in chunks on ``workers`` threads (default: the CPU
     count, at most 8): the same values on any thread count."""

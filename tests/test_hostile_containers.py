@@ -13,7 +13,7 @@ import pytest
 from lutplug.codec import container, lean, record, tensorfile
 from lutplug.codec.nlut import from_bytes, load_nlut
 from lutplug.errors import LutError, SignatureError, StrippedSignatureError
-from tests.nlut_helpers import fit_stored_nlut, lattice_nlut, legacy_bytes, random_nlut
+from tests.nlut_helpers import fit_stored_nlut, lattice_nlut, leb128, legacy_bytes, random_nlut
 
 pytest.importorskip("cryptography")
 
@@ -246,18 +246,9 @@ def test_a_valid_file_loads_within_the_same_bounds(grade):
 # CRC-32 of everything before it with bit 0 of byte 5 cleared. Each hostile file carries a valid
 # CRC, so what refuses it is the check under test.
 
-def _leb(value: int) -> bytes:
-    out = bytearray()
-    while True:
-        out.append(value & 0x7F | (0x80 if value > 0x7F else 0))
-        value >>= 7
-        if not value:
-            return bytes(out)
-
-
 def _v3(field_map: int, body: bytes) -> bytes:
     """Unsigned version 3 bytes: header, field map, ``body`` (facts, record, tensor block), CRC."""
-    part = b"NLUT\x03" + _leb(field_map) + body
+    part = b"NLUT\x03" + leb128(field_map) + body
     return part + zlib.crc32(part).to_bytes(4, "little")
 
 
@@ -293,19 +284,19 @@ def test_v3_lying_lengths_and_counts():
     # a text, the extras, a list, the tensor index and the shaper claim more than the file holds
     # or than is accepted: refused before anything is allocated from the claim
     title = _slot("title")
-    _refused(_v3(BARE | title, _leb(2 * 4000) + b"abc"), "title needs 4000 bytes, 3 are left")
-    _refused(_v3(BARE | title, _leb(2 * 100_000) + b"abc"), "more than the 8193 accepted")
+    _refused(_v3(BARE | title, leb128(2 * 4000) + b"abc"), "title needs 4000 bytes, 3 are left")
+    _refused(_v3(BARE | title, leb128(2 * 100_000) + b"abc"), "more than the 8193 accepted")
     extras = _slot("extras")
-    _refused(_v3(BARE | extras, _leb(1 << 20) + b"{}"), "extras needs 1048576 bytes")
-    _refused(_v3(BARE | extras, _leb(1 << 40) + b"{}"), "more than the 1048576 accepted")
+    _refused(_v3(BARE | extras, leb128(1 << 20) + b"{}"), "extras needs 1048576 bytes")
+    _refused(_v3(BARE | extras, leb128(1 << 40) + b"{}"), "more than the 1048576 accepted")
     model_only = _slot("provenance", "absent") | _slot("quality", "absent")  # in_curve, hidden
-    _refused(_v3(model_only, _leb(8) + _leb(10 ** 9)), "model.hidden = 1000000000 is more than the 64")
+    _refused(_v3(model_only, leb128(8) + leb128(10 ** 9)), "model.hidden = 1000000000 is more than the 64")
     facts = 4
-    _refused(_v3(BARE | facts, _leb(8) + _leb(10 ** 6)), "tensor index count = 1000000 is more than")
-    _refused(_v3(BARE | facts, _leb(8) + _leb(1) + _leb(2) + b"W0" + _leb(4) + _leb(2)
-                 + _leb(1 << 24) + _leb(1 << 24)), "elements, more than")
-    _refused(_v3(BARE | facts, _leb(1) + _leb(1 << 20)), "shaper entry count = 1048576 is more than the 65536")
-    _refused(_v3(BARE | facts, _leb(1) + _leb(1)), "shaper has 1 entries")
+    _refused(_v3(BARE | facts, leb128(8) + leb128(10 ** 6)), "tensor index count = 1000000 is more than")
+    _refused(_v3(BARE | facts, leb128(8) + leb128(1) + leb128(2) + b"W0" + leb128(4) + leb128(2)
+                 + leb128(1 << 24) + leb128(1 << 24)), "elements, more than")
+    _refused(_v3(BARE | facts, leb128(1) + leb128(1 << 20)), "shaper entry count = 1048576 is more than the 65536")
+    _refused(_v3(BARE | facts, leb128(1) + leb128(1)), "shaper has 1 entries")
     # a varint running off the end, and one longer than 9 bytes
     _refused(_v3(BARE | title, b"\xff\xff"), "needs 1 bytes, 0 are left")
     _refused(_v3(BARE | title, b"\xff" * 12), "longer than 9 bytes|more than")
@@ -356,9 +347,9 @@ def test_v3_bad_flags_and_facts(lean_grade):
                        (40, "not a valid combination"), (64, "more than the 63"),
                        (4, "residual lattice type, but the network has none"),
                        (32, "delta-coded, but the network has none")]:
-        _refused(_v3(field_map | 4, _leb(facts) + head + raw), msg)
+        _refused(_v3(field_map | 4, leb128(facts) + head + raw), msg)
     # an overlong field map (a trailing zero group) and one naming slots of absent objects
-    long = b"NLUT\x03" + _leb(field_map)[:-1] + bytes([_leb(field_map)[-1] | 0x80, 0]) + head + raw
+    long = b"NLUT\x03" + leb128(field_map)[:-1] + bytes([leb128(field_map)[-1] | 0x80, 0]) + head + raw
     _refused(long + zlib.crc32(long).to_bytes(4, "little"), "shortest form")
     _refused(_v3(BARE | _slot("model.fix.grid"), b""), "slots of absent objects")
 
@@ -375,27 +366,27 @@ def test_v3_unknown_fields_round_trip_and_misplaced_ones_are_refused():
     extras = _slot("extras")
     # extras repeating a field the record holds, and extras holding what a codec takes
     js = b'{"title":"b"}'
-    _refused(_v3(BARE | title | extras, _leb(2) + b"a" + _leb(len(js)) + js), "repeat the field 'title'")
-    _refused(_v3(BARE | extras, _leb(len(js)) + js), "canonical")
+    _refused(_v3(BARE | title | extras, leb128(2) + b"a" + leb128(len(js)) + js), "repeat the field 'title'")
+    _refused(_v3(BARE | extras, leb128(len(js)) + js), "canonical")
     # a default written out (model.act = relu, index 0) and a raw text the code would pack
     act = _slot("model.act")
     model = _slot("provenance", "absent") | _slot("quality", "absent")
-    _refused(_v3(model | act, _leb(8) + _leb(1) + _leb(4) + _leb(0)), "canonical")
-    _refused(_v3(BARE | title, _leb(2 * 12) + b"tea tea tea."), "canonical")
+    _refused(_v3(model | act, leb128(8) + leb128(1) + leb128(4) + leb128(0)), "canonical")
+    _refused(_v3(BARE | title, leb128(2 * 12) + b"tea tea tea."), "canonical")
     # extras that are not an object, not JSON, or repeat a key
     for js, msg in [(b"[1]", "non-empty JSON object"), (b"{}", "non-empty JSON object"),
                     (b"{x", "not valid JSON"), (b'{"a":1,"a":2}', "duplicate key"),
                     (b'{"a":NaN}', "not a JSON number"), (b"[" * 100_000, "not valid JSON")]:
-        _refused(_v3(BARE | extras, _leb(len(js)) + js), msg)
+        _refused(_v3(BARE | extras, leb128(len(js)) + js), msg)
 
 
 def test_v3_packed_text_is_checked():
     title = _slot("title")
     # "tea" packed: t=0111 e=0011 a=0010 -> 0x73 0x20; non-zero padding and invalid UTF-8 are
     # refused by the record, a valid one passes it (and the file then fails for its missing model)
-    _refused(_v3(BARE | title, _leb(2 * 3 + 1) + bytes([0x73, 0x21])), "non-zero padding")
-    _refused(_v3(BARE | title, _leb(2 * 2) + b"\xc3\x28"), "not valid UTF-8")
-    _refused(_v3(BARE | title, _leb(2 * 3 + 1) + bytes([0x73, 0x20])), "description has no model")
+    _refused(_v3(BARE | title, leb128(2 * 3 + 1) + bytes([0x73, 0x21])), "non-zero padding")
+    _refused(_v3(BARE | title, leb128(2 * 2) + b"\xc3\x28"), "not valid UTF-8")
+    _refused(_v3(BARE | title, leb128(2 * 3 + 1) + bytes([0x73, 0x20])), "description has no model")
 
 
 def test_v3_signature_stripped_or_flag_cleared():

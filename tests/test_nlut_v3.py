@@ -20,7 +20,7 @@ from lutplug.codec import container, fieldcodecs, lean, record, textcode, wire
 from lutplug.codec.model import make_config
 from lutplug.codec.nlut import NeuralLUT, from_bytes, sign_file
 from lutplug.codec.signing import generate_keypair, load_private_key, load_public_key
-from tests.nlut_helpers import described, fit_stored_nlut, lattice_nlut, random_nlut
+from tests.nlut_helpers import described, fit_stored_nlut, lattice_nlut, leb128, random_nlut
 
 # --------------------------------------------------------------------- the spec, restated --
 
@@ -53,18 +53,9 @@ def _packed(text: str) -> bytes:
     return bytes(int(bits[i:i + 8], 2) for i in range(0, len(bits), 8))
 
 
-def _leb(value: int) -> bytes:
-    out = bytearray()
-    while True:
-        out.append(value & 0x7F | (0x80 if value > 0x7F else 0))
-        value >>= 7
-        if not value:
-            return bytes(out)
-
-
 def _text(value: str) -> bytes:
     raw, small = value.encode(), _packed(value)
-    return _leb(2 * len(raw) + 1) + small if len(small) < len(raw) else _leb(2 * len(raw)) + raw
+    return leb128(2 * len(raw) + 1) + small if len(small) < len(raw) else leb128(2 * len(raw)) + raw
 
 
 def _dec4(value: str) -> bytes:
@@ -102,14 +93,14 @@ def _spec_grade():
     title_slot = 0  # slot 0 (map bit 3): title set; nothing else differs from the usual file
     created = calendar.timegm((2026, 12, 7, 10, 11, 12))
     record_bytes = (
-        _leb(33) + struct.pack("<I", created)                      # provenance.grid, .created
-        + _leb(2 * (2 * 4 + 1)) + _packed("warm")                  # source: "warm" packed, .cube
-        + _leb(918223) + bytes.fromhex("ab" * 32)                  # source_bytes, source_sha256
-        + _leb(0) + _leb(1) + _leb(2)                              # model.in_curve 0, hidden [2]
+        leb128(33) + struct.pack("<I", created)                      # provenance.grid, .created
+        + leb128(2 * (2 * 4 + 1)) + _packed("warm")                  # source: "warm" packed, .cube
+        + leb128(918223) + bytes.fromhex("ab" * 32)                  # source_bytes, source_sha256
+        + leb128(0) + leb128(1) + leb128(2)                              # model.in_curve 0, hidden [2]
         + _text("tea")                                             # title
         + _dec4("3.050e-1") + _dec4("6.322e-1") + _dec4("8.061e-1") + _dec4("1.630e0")
         + _dec4("4.847e1") + _dec4("6.130e-2"))                   # quality (points, meets: default)
-    part = b"NLUT\x03" + _leb(1 << (3 + title_slot)) + record_bytes + q + s
+    part = b"NLUT\x03" + leb128(1 << (3 + title_slot)) + record_bytes + q + s
     return part + zlib.crc32(part).to_bytes(4, "little"), n
 
 
@@ -198,7 +189,7 @@ def test_dec4_escape_and_reserved_codes():
 
 
 def test_varints_times_versions():
-    assert _leb(300) == b"\xac\x02" and wire.Reader(b"\xac\x02").varint("x") == 300
+    assert leb128(300) == b"\xac\x02" and wire.Reader(b"\xac\x02").varint("x") == 300
     for bad, msg in ((b"\x80\x00", "shortest"), (b"\x80", "left"), (b"\xff" * 10, "9 bytes")):
         with pytest.raises(wire.Malformed, match=msg):
             wire.Reader(bad).varint("x")

@@ -47,7 +47,6 @@ def bake_plain(params, config: dict, size: int, workers: Optional[int] = None) -
     hidden = config["hidden"]
     W_T = [np.ascontiguousarray(p[f"W{i}"].T) for i in range(L + 1)]  # (in, out)
     fix = _FixSlabs(p, config, ramp) if "fix" in config else None
-    out_curve = PiecewiseLinear(p["cout"]) if config.get("out_curve", 0) else None
     out = np.empty((size, size, size, 3), np.float32)
     local = threading.local()
 
@@ -65,8 +64,8 @@ def bake_plain(params, config: dict, size: int, workers: Optional[int] = None) -
         if skip != "none":
             y += lin[0][None, :, :]
             y += (lin[1] + lin[2][b])[:, None, :]
-        if out_curve is not None:
-            y += out_curve(y.reshape(-1, 3)).reshape(size, size, 3)
+        if config.get("out_curve", 0):
+            y += pwl_np(p["cout"], y.reshape(-1, 3)).reshape(size, size, 3)
         if fix is not None:
             fix.add(b, y)
         out[b] = y
@@ -79,7 +78,7 @@ def bake_plain(params, config: dict, size: int, workers: Optional[int] = None) -
     if blas is None:
         slabs(0, size)
         return out
-    workers = min(workers or max(1, min(8, os.cpu_count() or 1)), size)
+    workers = min(workers or default_workers(), size)
     # BLAS on one thread also when ``workers`` is 1: the bake is then the same bits on any core count
     with blas.limit(limits=1, user_api="blas"):
         if workers <= 1:
@@ -91,6 +90,11 @@ def bake_plain(params, config: dict, size: int, workers: Optional[int] = None) -
             with ThreadPoolExecutor(workers) as pool:
                 list(pool.map(slabs, bounds[:-1], bounds[1:]))
     return out
+
+
+def default_workers() -> int:
+    """Threads a bake runs on unless told: the CPU count, at most 8."""
+    return max(1, min(8, os.cpu_count() or 1))
 
 
 _BLAS: list = []  # [threadpoolctl.ThreadpoolController or None], made once (finding the libraries is slow)
@@ -106,33 +110,6 @@ def _blas_controller():
         else:
             _BLAS.append(ThreadpoolController())
     return _BLAS[0]
-
-
-class PiecewiseLinear:
-    """Per-channel piecewise-linear curves with knots ``c`` (3, K) at k/(K-1): the curves of
-    :func:`pwl_np`, in float32 throughout from precomputed knot and slope tables (equal to it
-    within float32 rounding) — the bake's output curves, a slice at a time."""
-
-    def __init__(self, c: np.ndarray):
-        c = np.asarray(c, np.float32)
-        self.k = c.shape[1]
-        self.knots = c.reshape(-1)
-        slopes = np.concatenate([np.diff(c, axis=1), np.zeros((3, 1), np.float32)], axis=1)
-        self.slopes = slopes.reshape(-1)
-        self.offsets = (np.arange(3, dtype=np.int32) * self.k)[None, :]
-
-    def __call__(self, x: np.ndarray) -> np.ndarray:
-        """Curve values at ``x`` float32 (M, 3): float32 (M, 3)."""
-        t = np.clip(x, np.float32(0.0), np.float32(1.0))
-        t *= np.float32(self.k - 1)
-        i = t.astype(np.int32)
-        np.minimum(i, self.k - 2, out=i)
-        t -= i  # the fraction within the segment, float32
-        i += self.offsets
-        out = np.take(self.slopes, i)
-        out *= t
-        out += np.take(self.knots, i)
-        return out
 
 
 class _FixSlabs:

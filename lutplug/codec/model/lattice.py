@@ -2,13 +2,12 @@
 :func:`forward_numpy` and :func:`forward_numpy_lattice`."""
 from __future__ import annotations
 
-import os
 from concurrent.futures import ThreadPoolExecutor
 from typing import Optional
 
 import numpy as np
 
-from lutplug.codec.model.bake import bake_plain
+from lutplug.codec.model.bake import bake_plain, default_workers
 from lutplug.codec.model.numpy_net import forward_plain, np_params
 
 
@@ -99,7 +98,7 @@ def resample_nodes(nodes: np.ndarray, size: int, interpolation: str,
     def read(i: int) -> None:
         out[bounds[i]:bounds[i + 1]] = lattice_read(nodes, u[bounds[i]:bounds[i + 1]], interpolation)
 
-    workers = min(workers or max(1, min(8, os.cpu_count() or 1)), len(bounds) - 1)
+    workers = min(workers or default_workers(), len(bounds) - 1)
     if workers <= 1:
         for i in range(len(bounds) - 1):
             read(i)

@@ -93,7 +93,7 @@ function v3CrcOk(part) {
 /** {signedPart, key, sig, version} of .nlut bytes, nothing parsed (container.split). */
 function split(data, source) {
   const fail = (m) => { throw new NlutError(m, source); };
-  if (data.length < 4 || UTF8.decode(data.subarray(0, 4)) !== 'NLUT') fail('not a .nlut file (bad magic bytes)');
+  if (data.length < 4 || String.fromCharCode(...data.subarray(0, 4)) !== 'NLUT') fail('not a .nlut file (bad magic bytes)');
   const version = data[4];
   if (version === 3) {
     if (data.length < MIN_V3) fail('file is too short to be a .nlut');

@@ -7,14 +7,11 @@ a static HTTP server on 127.0.0.1 (a free port). Pixels are read with ``window.l
 (full resolution, float). Without chromium or Playwright the tests skip locally and fail in CI
 (CI=true)."""
 import base64
-import functools
 import hashlib
-import http.server
 import importlib.util
-import json
 import os
-import threading
 from pathlib import Path
+from urllib.parse import quote
 
 import numpy as np
 import pytest
@@ -22,7 +19,7 @@ import pytest
 from lutplug.codec import container, record
 from lutplug.codec.nlut import from_bytes, load_nlut
 from lutplug.errors import LutError
-from lutplug.hosts.web import write_demo
+from lutplug.hosts.web import serve, write_demo
 from tests.nlut_helpers import described, fit_stored_nlut, lattice_nlut, legacy_bytes, random_nlut
 
 REPO = Path(__file__).resolve().parents[1]
@@ -104,19 +101,9 @@ def site(tmp_path_factory):
     hostile = sorted(p for p in FUZZ.rglob("*") if p.is_file())
     for i, p in enumerate(hostile):
         (fuzz / f"{i}.nlut").write_bytes(p.read_bytes())
-    handler = functools.partial(_QuietHandler, directory=str(root))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield {"root": root, "url": f"http://127.0.0.1:{server.server_address[1]}", "pictures": pictures,
+    with serve(root) as url:
+        yield {"root": root, "url": url, "pictures": pictures,
                "synthetic": _synthetic(root), "fuzz": [f"fuzz/{i}.nlut" for i in range(len(hostile))]}
-    finally:
-        server.shutdown()
-
-
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
 
 
 @pytest.fixture(scope="module")
@@ -237,9 +224,9 @@ def test_signatures_are_checked_with_webcrypto(page, site, tmp_path):
     # through the page's URL: the trusted key as &key=, the tampered file refused
     (site["root"] / "signed.nlut").write_bytes(data)
     (site["root"] / "tampered.nlut").write_bytes(bytes(tampered))
-    assert _open(page, site, f"nlut=signed.nlut&image=plate.png&key={good}") == "ready"
+    assert _open(page, site, f"nlut=signed.nlut&image=plate.png&key={quote(good)}") == "ready"
     assert "signature valid" in page.inner_text("#facts")
-    state = _open(page, site, f"nlut=tampered.nlut&image=plate.png&key={good}")
+    state = _open(page, site, f"nlut=tampered.nlut&image=plate.png&key={good}")  # "+" unescaped: read as "+"
     assert state.startswith("error: tampered.nlut: signature does not match the contents"), state
     assert _open(page, site, "nlut=freshluts_cool_cinema.nlut&image=plate.png&require=1").startswith(
         "error: freshluts_cool_cinema.nlut: file is not signed but a signature is required")

@@ -8,9 +8,13 @@ package data.
 """
 from __future__ import annotations
 
+import contextlib
+import functools
+import http.server
 import shutil
+import threading
 from pathlib import Path
-from typing import Iterable, List
+from typing import Iterable, Iterator, List
 
 from lutplug.codec.nlut import MAX_NLUT_BYTES, from_bytes_unverified
 from lutplug.errors import LutError, PathLike
@@ -59,3 +63,22 @@ def write_demo(output: PathLike, nluts: Iterable[PathLike] = (), media: Iterable
         shutil.copyfile(src, out / src.name)
         written.append(out / src.name)
     return written
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - the base's name
+        pass
+
+
+@contextlib.contextmanager
+def serve(folder: PathLike, port: int = 0) -> Iterator[str]:
+    """Serve ``folder`` over HTTP on 127.0.0.1 (``port`` 0: a free one) in a background thread,
+    for tests, benchmarks and a quick look; yields the base URL. Any static server does as well."""
+    handler = functools.partial(_QuietHandler, directory=str(folder))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -454,9 +454,12 @@ function storedParams(config, tensors, version) {
 const b2hex = (b) => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
 /** Key id of a raw Ed25519 public key: first 8 bytes of its SHA-256, hex (signing.key_id). */
 export async function keyId(raw) { return b2hex(new Uint8Array(await crypto.subtle.digest('SHA-256', raw)).subarray(0, 8)); }
-/** A raw 32-byte key from "ed25519:BASE64" or BASE64 text. */
+/** A raw 32-byte key from "ed25519:BASE64" or BASE64 text (base64url too; a space, what an
+ * unescaped "+" becomes in a URL, is read as "+"). */
 export function parseKey(text) {
-  const b = Uint8Array.from(atob(String(text).trim().replace(/^ed25519:/, '')), (c) => c.charCodeAt(0));
+  const b64 = String(text).trim().replace(/^ed25519:/, '').replace(/ /g, '+').replace(/-/g, '+').replace(/_/g, '/');
+  let b;
+  try { b = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0)); } catch { throw new Error(`trusted key ${JSON.stringify(String(text).slice(0, 60))} is not base64`); }
   if (b.length !== 32) throw new Error(`an Ed25519 public key has 32 bytes, got ${b.length}`);
   return b;
 }

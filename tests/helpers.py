@@ -1,6 +1,7 @@
 """Small helpers shared by the lead's tests (no fixtures: see conftest.py for those)."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -8,6 +9,16 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_LUTS = REPO.parent / "shared" / "luts"
+
+
+def require(ok: bool, reason: str) -> None:
+    """Skip the test for ``reason`` unless ``ok``; in CI (CI=true) fail instead: a tool the
+    browser tests need (chromium, Playwright) must be there."""
+    if ok:
+        return
+    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+        pytest.fail(f"{reason}; CI needs it (bash scripts/setup.sh dev installs it)")
+    pytest.skip(reason)
 
 
 def shared_lut(name: str) -> Path:

@@ -9,7 +9,6 @@ a static HTTP server on 127.0.0.1 (a free port). Pixels are read with ``window.l
 import base64
 import hashlib
 import importlib.util
-import os
 from pathlib import Path
 from urllib.parse import quote
 
@@ -20,6 +19,7 @@ from lutplug.codec import container, record
 from lutplug.codec.nlut import from_bytes, load_nlut
 from lutplug.errors import LutError
 from lutplug.hosts.web import serve, write_demo
+from tests.helpers import require
 from tests.nlut_helpers import described, fit_stored_nlut, lattice_nlut, legacy_bytes, random_nlut
 
 REPO = Path(__file__).resolve().parents[1]
@@ -41,14 +41,6 @@ READ_JS = """async ([name, b64, keys]) => { const m = await import('./nlut.js');
   try { const n = await m.readNlut(bytes, {source: name, trustedKeys: keys.map(m.parseKey)});
         return {ok: true, ms: performance.now() - t0, state: n.signature.state}; }
   catch (e) { return {ok: false, ms: performance.now() - t0, error: String(e.message)}; } }"""
-
-
-def _require(ok: bool, reason: str) -> None:
-    if ok:
-        return
-    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-        pytest.fail(f"{reason}; CI needs it (bash scripts/setup.sh dev installs it)")
-    pytest.skip(reason)
 
 
 def _picture(path: Path, seed: int = 0) -> np.ndarray:
@@ -86,8 +78,8 @@ def _synthetic(folder: Path) -> dict:
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
-    _require(CHROMIUM.exists(), f"Debian's chromium is not installed at {CHROMIUM} (apt-get install chromium)")
-    _require(importlib.util.find_spec("playwright") is not None, "Python package playwright is not installed")
+    require(CHROMIUM.exists(), f"Debian's chromium is not installed at {CHROMIUM} (apt-get install chromium)")
+    require(importlib.util.find_spec("playwright") is not None, "Python package playwright is not installed")
     root = tmp_path_factory.mktemp("web")
     write_demo(root, [DATA / n for n in REAL])
     pictures = {"plate.png": _picture(root / "plate.png")}

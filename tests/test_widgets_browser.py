@@ -23,19 +23,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.helpers import require
+
 REPO = Path(__file__).resolve().parents[1]
 SHOTS = REPO / "build" / "screenshots"
 CHROMIUM = Path("/usr/bin/chromium")
 NOTEBOOK = "01-quickstart.ipynb"
 EDGE = 24  # pixels left out around the wipe line and at the top/bottom (labels, handle, hint)
-
-
-def _require(ok: bool, reason: str) -> None:
-    if ok:
-        return
-    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-        pytest.fail(f"{reason}; CI needs it (bash scripts/setup.sh dev installs it)")
-    pytest.skip(reason)
 
 
 def _free_port() -> int:
@@ -66,9 +60,9 @@ def _stop(proc: subprocess.Popen) -> None:
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
-    _require(CHROMIUM.exists(), f"Debian's chromium is not installed at {CHROMIUM} (apt-get install chromium)")
+    require(CHROMIUM.exists(), f"Debian's chromium is not installed at {CHROMIUM} (apt-get install chromium)")
     for module in ("playwright", "jupyterlab", "anywidget"):
-        _require(importlib.util.find_spec(module) is not None, f"Python package {module} is not installed")
+        require(importlib.util.find_spec(module) is not None, f"Python package {module} is not installed")
     tmp = tmp_path_factory.mktemp("lab")
     (tmp / "notebooks").mkdir()
     shutil.copy(REPO / "notebooks" / NOTEBOOK, tmp / "notebooks" / NOTEBOOK)  # the repo copy stays clean

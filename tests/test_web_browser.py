@@ -32,7 +32,7 @@ CHROMIUM = Path("/usr/bin/chromium")
 REAL = ("freshluts_cool_cinema.nlut", "freshluts_sunset_orange.nlut", "freshluts_golden_years_film.nlut",
         "colour-test_resolve_Three_Dimensional_Table_With_Shaper.nlut", "colour-test_iridas_eotf_sRGB_3D.nlut")
 TOLERANCE = 2e-3
-PIXELS_JS = """() => { const p = lutplugPixels(); const u = new Uint8Array(p.data.buffer); let s = '';
+PIXELS_JS = """(which) => { const p = lutplugPixels(which); const u = new Uint8Array(p.data.buffer); let s = '';
   for (let i = 0; i < u.length; i += 8192) s += String.fromCharCode(...u.subarray(i, i + 8192));
   return {w: p.width, h: p.height, c: p.channels, b: btoa(s)}; }"""
 READ_JS = """async ([name, b64, keys]) => { const m = await import('./nlut.js');
@@ -128,8 +128,8 @@ def _open(page, site, query: str, timeout_ms: int = 60_000) -> str:
     return page.evaluate("document.documentElement.dataset.lutplug")
 
 
-def _pixels(page) -> np.ndarray:
-    r = page.evaluate(PIXELS_JS)
+def _pixels(page, which: str = "exact") -> np.ndarray:
+    r = page.evaluate(PIXELS_JS, which)
     return np.frombuffer(base64.b64decode(r["b"]), np.float32).reshape(r["h"], r["w"], r["c"])
 
 
@@ -163,16 +163,63 @@ def test_every_network_kind_and_format_version(page, site):
         assert f".nlut v{name[-6]}" in page.inner_text("#facts")
 
 
+@pytest.mark.parametrize("name, tolerance", [("freshluts_sunset_orange.nlut", 2e-5), ("freshluts_cool_cinema.nlut", 2e-5),
+                                             ("sin_none_fix_v3.nlut", TOLERANCE)])  # the shader's sin: see docs/web.md
+def test_the_baked_preview_is_the_network_at_65_cubed_nodes(page, site, name, tolerance):
+    """What the canvas shows for a network is the network baked on the GPU to 65³ nodes, read
+    tetrahedrally: numpy's bake of NeuralLUT (apply_lattice) read by lutplug.core.interpolate
+    gives the same; ``bake=0`` shows the exact grade; lutplugPixels() is exact either way."""
+    from lutplug.core.interpolate import tetrahedral
+
+    nlut = load_nlut(site["root"] / name)
+    picture = site["pictures"]["plate.png"]
+    assert _open(page, site, f"nlut={name}&image=plate.png") == "ready"
+    assert "preview baked to 65³" in page.inner_text("#facts")
+    preview = _pixels(page, "preview")[..., :3]
+    expected = tetrahedral(nlut.apply_lattice(65), nlut.lattice_coordinates(picture).clip(0, 1))
+    assert np.abs(preview - expected).max() <= tolerance
+    exact = nlut.apply(picture)
+    assert np.abs(_pixels(page)[..., :3] - exact).max() <= TOLERANCE
+    assert _open(page, site, f"nlut={name}&image=plate.png&bake=0") == "ready"
+    assert "baked" not in page.inner_text("#facts")
+    assert np.abs(_pixels(page, "preview")[..., :3] - exact).max() <= TOLERANCE
+    assert _open(page, site, f"nlut={name}&image=plate.png&bake=1").startswith("error: bake = 1: 0 or a lattice size")
+
+
+def _shown(page) -> np.ndarray:
+    """The canvas as 8-bit values / 255, rows top to bottom."""
+    w, h, px = page.evaluate("""() => { const c = document.getElementById('view');
+      const g = c.getContext('webgl2'); const px = new Uint8Array(c.width * c.height * 4);
+      g.readPixels(0, 0, c.width, c.height, g.RGBA, g.UNSIGNED_BYTE, px); return [c.width, c.height, Array.from(px)]; }""")
+    return np.asarray(px, np.float32).reshape(h, w, 4)[::-1, :, :3] / 255  # bottom row first
+
+
+def test_without_float_rendering_lattices_are_built_on_the_cpu(browser, site):
+    """A browser without EXT_color_buffer_float: residual-lattice nodes come from the CPU, networks
+    run per pixel (no bake); what is shown is still NeuralLUT.apply."""
+    pg = browser.new_page()
+    try:
+        pg.add_init_script("""{ const real = WebGL2RenderingContext.prototype.getExtension;
+          WebGL2RenderingContext.prototype.getExtension = function (name) {
+            return name === 'EXT_color_buffer_float' ? null : real.call(this, name); }; }""")
+        picture = site["pictures"]["plate.png"]
+        for name in ("freshluts_golden_years_film.nlut", "freshluts_cool_cinema.nlut"):
+            assert _open(pg, site, f"nlut={name}&image=plate.png&split=0") == "ready"
+            assert "baked" not in pg.inner_text("#facts")
+            graded = load_nlut(site["root"] / name).apply(picture).clip(0, 1)
+            assert np.abs(_shown(pg) - graded).max() <= 1 / 255 + 1e-6, name
+        assert "EXT_color_buffer_float" in pg.evaluate("() => { try { lutplugPixels(); } catch (e) { return e.message; } }")
+    finally:
+        pg.close()
+
+
 def test_wipe_and_strength_change_what_is_shown(page, site):
     state = _open(page, site, "nlut=freshluts_cool_cinema.nlut&image=plate.png&split=0.5")
     assert state == "ready"
     picture = site["pictures"]["plate.png"]
     graded = load_nlut(site["root"] / "freshluts_cool_cinema.nlut").apply(picture)
-    shot = page.evaluate("""() => { const c = document.getElementById('view');
-      const g = c.getContext('webgl2'); const px = new Uint8Array(c.width * c.height * 4);
-      g.readPixels(0, 0, c.width, c.height, g.RGBA, g.UNSIGNED_BYTE, px); return [c.width, c.height, Array.from(px)]; }""")
-    w, h, px = shot
-    shown = np.asarray(px, np.float32).reshape(h, w, 4)[::-1, :, :3] / 255  # bottom row first
+    shown = _shown(page)
+    w = shown.shape[1]
     left, right = slice(0, w // 2 - 1), slice(w // 2 + 1, w)
     assert np.abs(shown[:, left] - picture[:, left]).max() <= 1 / 255 + 1e-6  # the original
     assert np.abs(shown[:, right] - graded[:, right].clip(0, 1)).max() <= 1 / 255 + 1e-6  # graded

@@ -2,7 +2,7 @@
 // (?nlut=FILE.nlut&image=FILE.png[&key=ed25519:BASE64...][&require=1]). Sets
 // <html data-lutplug="ready"> or "error: …" and window.lutplugPixels() (docs/web.md).
 import { readNlut, parseKey } from './nlut.js';
-import { Grader } from './nlut-gl.js';
+import { Grader, BAKE } from './nlut-gl.js';
 
 const $ = (id) => document.getElementById(id);
 const html = document.documentElement;
@@ -29,6 +29,7 @@ function draw() {
 function facts() {
   const n = state.network, t = state.timings;
   $('facts').textContent = n ? `${n.source}: ${n.summary()}\ndecode ${t.decode.toFixed(1)} ms · shader build ${t.shader.toFixed(1)} ms`
+    + (state.baked ? ` · preview baked to ${state.baked}³ (bake=0: exact)` : '')
     + (state.source ? ` · picture ${grader().width}×${grader().height}` : '') : '';
 }
 
@@ -37,7 +38,9 @@ async function loadNlut(bytes, name) {
   const t0 = performance.now();
   const network = await readNlut(new Uint8Array(bytes), { source: name, trustedKeys: keys, requireSignature: query.get('require') === '1' });
   state.timings.decode = performance.now() - t0;
-  state.timings.shader = grader().setNetwork(network).ms;
+  const built = grader().setNetwork(network, { bake: query.has('bake') ? Number(query.get('bake')) : BAKE });
+  state.timings.shader = built.ms;
+  state.baked = built.bake;
   state.network = network;
   facts();
 }
@@ -78,10 +81,11 @@ async function run(task) {
   }
 }
 
-/** The graded picture: {width, height, channels: 4, data: Float32Array RGBA, rows top to bottom}. */
-window.lutplugPixels = () => {
+/** The graded picture: {width, height, channels: 4, data: Float32Array RGBA, rows top to bottom};
+ * the exact grade, or with 'preview' what the canvas shows (the baked preview, if any). */
+window.lutplugPixels = (which = 'exact') => {
   const g = grader();
-  return { width: g.width, height: g.height, channels: 4, data: g.pixels(1) };
+  return { width: g.width, height: g.height, channels: 4, data: g.pixels(1, which !== 'preview') };
 };
 
 async function dropped(files) {

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 from lutplug.cli import main
 from lutplug.errors import LutError
-from lutplug.hosts.web import MODULE_FILES, PAGE_FILES, STATIC, page_bytes, serve, write_demo
+from lutplug.hosts.web import LAZY_FILES, MODULE_FILES, PAGE_FILES, STATIC, page_bytes, serve, write_demo
 
 REPO = Path(__file__).resolve().parents[1]
 GRADE = REPO / "tests" / "data" / "web" / "freshluts_cool_cinema.nlut"
@@ -56,14 +56,16 @@ def test_the_package_ships_every_file_the_page_loads():
     html = (STATIC / "index.html").read_text()
     assert re.findall(r'src="([^"]+)"', html) == ["page.js"]
     for name in ("page.js", *MODULE_FILES):  # every import is a relative file of the page, nothing else
-        for target in re.findall(r"^import .* from '([^']+)';", (STATIC / name).read_text(), re.M):
+        text = (STATIC / name).read_text()
+        for target in re.findall(r"^import .* from '([^']+)';", text, re.M) + re.findall(r"import\('([^']+)'\)", text):
             resolved = (STATIC / name).parent.joinpath(target).resolve().relative_to(STATIC).as_posix()
             assert target.startswith("./") and resolved in PAGE_FILES, (name, target)
 
 
 def test_page_weight_and_static_serving(tmp_path):
-    weight = page_bytes()
-    assert weight == sum((STATIC / n).stat().st_size for n in PAGE_FILES if n.endswith((".html", ".js")))
+    weight, everything = page_bytes(), page_bytes(lazy=True)
+    assert everything == sum((STATIC / n).stat().st_size for n in PAGE_FILES if n.endswith((".html", ".js")))
+    assert weight == everything - sum((STATIC / n).stat().st_size for n in LAZY_FILES)
     assert weight < 100_000  # the goal is 40 KB; docs/web.md says where it stands
     write_demo(tmp_path)
     with serve(tmp_path) as url:

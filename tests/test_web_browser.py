@@ -161,6 +161,26 @@ def test_every_network_kind_and_format_version(page, site):
         diff = _graded_difference(page, site, name, nlut, "plate.png")
         assert diff <= TOLERANCE, f"{name}: max abs difference {diff:.3g}"
         assert f".nlut v{name[-6]}" in page.inner_text("#facts")
+        loaded = page.evaluate("performance.getEntriesByType('resource').map((e) => e.name)")
+        for module in ("/nlut-legacy.js", "/vendor/inflate.js"):  # only for versions 1 and 2
+            assert any(n.endswith(module) for n in loaded) == (name[-6] != "3"), (name, module)
+        assert not any(n.endswith("/nlut-cpu.js") for n in loaded)  # this browser renders floats
+
+
+CPU_JS = """async ([name, rgb]) => { const m = await import('./nlut.js'), cpu = await import('./nlut-cpu.js');
+  const bytes = new Uint8Array(await (await fetch(name)).arrayBuffer());
+  const net = await m.readNlut(bytes, {source: name});
+  return rgb.map((p) => cpu.apply(net, p)); }"""
+
+
+def test_the_cpu_evaluator_is_neural_lut_apply(page, site):
+    """nlut-cpu.js (imported by pages only where floats cannot be rendered) on every kind of file."""
+    _open(page, site, "")
+    rgb = np.concatenate([site["pictures"]["plate.png"].reshape(-1, 3)[::37], [[-0.2, 0.5, 1.7], [3.0, 2.5, -1.0]]])
+    for name in [*REAL, *site["synthetic"]]:
+        nlut = load_nlut(site["root"] / name)
+        got = np.asarray(page.evaluate(CPU_JS, [name, rgb.tolist()]), np.float32)
+        assert np.abs(got - nlut.apply(rgb.astype(np.float32))).max() <= 2e-5 * max(1, np.abs(got).max()), name
 
 
 @pytest.mark.parametrize("name, tolerance", [("freshluts_sunset_orange.nlut", 2e-5), ("freshluts_cool_cinema.nlut", 2e-5),
@@ -211,6 +231,12 @@ def test_without_float_rendering_lattices_are_built_on_the_cpu(browser, site):
         assert "EXT_color_buffer_float" in pg.evaluate("() => { try { lutplugPixels(); } catch (e) { return e.message; } }")
     finally:
         pg.close()
+
+
+def test_a_network_too_large_for_a_shader_is_refused_by_name(page, site):
+    random_nlut(1, act="relu", fourier=0, hidden=(256, 256, 32)).save(site["root"] / "huge.nlut")
+    state = _open(page, site, "nlut=huge.nlut&image=plate.png")
+    assert state == "error: huge.nlut: network of 74,592 weights is more than the 65,536 a shader holds here", state
 
 
 def test_wipe_and_strength_change_what_is_shown(page, site):
@@ -336,7 +362,7 @@ def test_every_bit_flip_and_truncation_agrees_with_python(page, site, version):
 
 def test_the_module_knows_the_python_format_tables(page, site):
     _open(page, site, "")
-    js = page.evaluate("""async () => { const m = await import('./nlut.js');
-      return {slots: m.SLOTS, zdict: Array.from(new Uint8Array(await crypto.subtle.digest('SHA-256', m.ZDICT)))}; }""")
+    js = page.evaluate("""async () => { const m = await import('./nlut.js'), legacy = await import('./nlut-legacy.js');
+      return {slots: m.SLOTS, zdict: Array.from(new Uint8Array(await crypto.subtle.digest('SHA-256', legacy.ZDICT)))}; }""")
     assert [tuple(s) for s in js["slots"]] == [tuple(s) for s in record.SLOTS]
     assert bytes(js["zdict"]) == hashlib.sha256(container.ZDICT).digest()

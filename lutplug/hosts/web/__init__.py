@@ -1,6 +1,7 @@
 """The browser host: a dependency-free ES module that reads .nlut files and grades pictures with
-WebGL2 (``static/nlut.js``, ``nlut-record.js``, ``nlut-net.js``, ``nlut-gl.js``, a vendored
-raw inflate), and the static demo page that uses it (``static/index.html``, ``page.js``).
+WebGL2 (``static/nlut.js``, ``nlut-record.js``, ``nlut-net.js``, ``nlut-gl.js``; imported only
+when needed: ``nlut-legacy.js`` and a vendored inflate for format versions 1 and 2,
+``nlut-cpu.js``, the CPU evaluator), and the static demo page that uses it (``static/index.html``, ``page.js``).
 
 :func:`write_demo` copies the page into a folder, with optional .nlut files and pictures beside
 it, for any static web server (docs/web.md). Nothing here runs in the browser; the files are
@@ -24,16 +25,23 @@ from lutplug.fileio import atomic_write, read_bytes
 STATIC = Path(__file__).resolve().parent / "static"
 #: The page's files (relative to :data:`STATIC`): what a static server must serve.
 PAGE_FILES = ("index.html", "page.js", "nlut.js", "nlut-record.js", "nlut-net.js", "nlut-gl.js",
-              "vendor/inflate.js", "vendor/LICENSE-tiny-inflate.txt")
-#: The ES modules a page imports (nlut.js and what it imports): the runtime without the demo.
-MODULE_FILES = ("nlut.js", "nlut-record.js", "nlut-net.js", "nlut-gl.js", "vendor/inflate.js")
+              "nlut-legacy.js", "vendor/inflate.js", "nlut-cpu.js", "vendor/LICENSE-tiny-inflate.txt")
+#: The ES modules of the runtime (without the demo page).
+MODULE_FILES = ("nlut.js", "nlut-record.js", "nlut-net.js", "nlut-gl.js", "nlut-legacy.js", "vendor/inflate.js",
+                "nlut-cpu.js")
+#: Modules a page imports only when needed (dynamic imports): versions 1 and 2, and the CPU
+#: evaluator (a residual lattice's nodes where the browser cannot render floats).
+LAZY_FILES = ("nlut-legacy.js", "vendor/inflate.js", "nlut-cpu.js")
 #: Largest picture or video copied beside the page.
 MAX_MEDIA_BYTES = 1 << 30
 
 
-def page_bytes(names: Iterable[str] = PAGE_FILES) -> int:
-    """Bytes of the page's HTML and JavaScript (its weight, licence text excluded)."""
-    return sum((STATIC / n).stat().st_size for n in names if n.endswith((".html", ".js")))
+def page_bytes(names: Iterable[str] = PAGE_FILES, lazy: bool = False) -> int:
+    """The page's weight: uncompressed bytes of its HTML and JavaScript as ``lutplug web demo``
+    writes them, licence text excluded; without :data:`LAZY_FILES` (what a browser that renders
+    floats loads to grade a version 3 file) unless ``lazy``."""
+    return sum((STATIC / n).stat().st_size for n in names
+               if n.endswith((".html", ".js")) and (lazy or n not in LAZY_FILES))
 
 
 def write_demo(output: PathLike, nluts: Iterable[PathLike] = (), media: Iterable[PathLike] = ()) -> List[Path]:

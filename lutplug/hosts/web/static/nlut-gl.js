@@ -1,8 +1,9 @@
 // A .nlut as WebGL2 shaders (GLSL ES 3.00), with the maths of lutplug/codec/model/numpy_net.py:
-// the network's weights are constants of the source (4×4 blocks, no texture read per weight);
-// lattices (node corrections, residual lattices, a baked preview) are RGB(A)32F 3D textures read
-// by hand-written tetrahedral or trilinear interpolation, never the hardware's filtering. Lattice
-// nodes are rendered on the GPU: the network at every node, one slice of the 3D texture a draw.
+// the network's weights are constants of the source (4×4 blocks, no texture read per weight),
+// curves and shaper knots an RGBA32F texture; lattices (node corrections, residual lattices, the
+// baked preview) are RGBA32F 3D textures read by hand-written tetrahedral or trilinear
+// interpolation, never the hardware's filtering. Lattice nodes are rendered on the GPU: the
+// network at every node, one slice of the 3D texture a draw.
 
 /** The most weights a network's shader holds as constants. */
 export const MAX_CONSTANTS = 1 << 16;
@@ -58,7 +59,7 @@ function networkGlsl(net, knots) {
   const c = net.config, p = net.params, out = [`vec4 act(vec4 z) { return ${ACT[c.act || 'relu']}; }`];
   const weights = net.widths.reduce((s, w, i) => s + w * (i ? net.widths[i - 1] : net.inputs), 0);
   if (weights > MAX_CONSTANTS) {
-    throw new Error(`network of ${weights.toLocaleString('en')} weights is larger than the ${MAX_CONSTANTS} a shader holds here`);
+    throw new Error(`${net.source}: network of ${weights.toLocaleString('en')} weights is more than the ${MAX_CONSTANTS.toLocaleString('en')} a shader holds here`);
   }
   if (c.in_curve) out.push(curve('cin', rows(p.cin, c.in_curve), knots));
   if (c.out_curve) out.push(curve('cout', rows(p.cout, c.out_curve), knots));
@@ -104,8 +105,9 @@ const HEAD = ['#version 300 es', 'precision highp float;', 'precision highp int;
   'uniform highp sampler3D u_fix;', 'uniform highp sampler2D u_knots;', 'out vec4 frag;'].join('\n');
 
 /**
- * The shaders of a Network (from readNlut): {exact, baked, nodes, knots (for u_knots)}. `exact` and `baked` grade
- * u_image with u_mix and a wipe at u_split (left of it: the original): `exact` runs the network
+ * The shaders of a Network (from readNlut): {exact, baked, nodes, knots (rows for u_knots)}.
+ * `exact` and `baked` grade u_image with u_mix and a wipe at u_split (left of it: the
+ * original): `exact` runs the network
  * per pixel, or reads a residual lattice's nodes in u_grid as NeuralLUT.apply does; `baked`
  * reads the network baked into u_grid, tetrahedrally. `nodes` renders slice u_layer of a u_n³
  * lattice: the network at its nodes, plus, with a residual lattice, the correction in u_q, added
@@ -207,13 +209,13 @@ export class Grader {
   }
 
   /**
-   * Build the shaders and textures of a Network; returns {ms, bake}. `bake` (a lattice size, or
+   * Build the shaders and textures of a Network; resolves to {ms, bake}. `bake` (a lattice size, or
    * 0): draw through the network baked to bake³ nodes on the GPU (fast: the network exactly at
    * the nodes, tetrahedral between them) instead of running it per pixel; pixels() stays exact.
    * A residual lattice is always read from its own nodes, rendered on the GPU (computed on the
-   * CPU without EXT_color_buffer_float, which baking needs).
+   * CPU by nlut-cpu.js without EXT_color_buffer_float, which baking needs).
    */
-  setNetwork(net, { bake = 0 } = {}) {
+  async setNetwork(net, { bake = 0 } = {}) {
     if (bake && !(Number.isInteger(bake) && bake >= 2 && bake <= 129)) throw new Error(`bake = ${bake}: 0 or a lattice size of 2 to 129`);
     const t0 = performance.now(), gl = this.gl, c = net.config, lattice = net.latticeGrid;
     const n = lattice || (this.floatTarget && bake) || 0;
@@ -225,7 +227,7 @@ export class Grader {
     knots.forEach((k, i) => data.set(k, 3 * i));
     this.upload(0, data, 4096, h);
     if (c.fix) this.upload(1, net.fixLattice(), c.fix.grid);
-    if (lattice && !this.floatTarget) this.upload(3, net.latticeNodes(), n);
+    if (lattice && !this.floatTarget) this.upload(3, (await import('./nlut-cpu.js')).latticeNodes(net), n);
     else if (n) {
       if (lattice) {
         const step = Math.fround(c.lattice.step);

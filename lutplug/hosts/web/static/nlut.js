@@ -2,16 +2,15 @@
 //
 //   import { readNlut } from './nlut.js';
 //   const grade = await readNlut(bytes, { source: 'look.nlut', trustedKeys: [raw32] });
-//   grade.apply([r, g, b])            // CPU evaluation (numbers in, numbers out)
+//   apply(grade, [r, g, b])           // nlut-cpu.js: CPU evaluation (numbers in, numbers out)
 //
-// It reads format versions 1, 2 and 3 with the limits of the Python reader
+// It reads format versions 1, 2 and 3 (1 and 2 with nlut-legacy.js, imported when one is read) with the limits of the Python reader
 // (lutplug/codec/container.py, lean.py, layout.py): every size is checked before anything is
 // allocated from it, inflation is capped, and a bad file raises NlutError naming it. A signed
 // file's Ed25519 signature is checked with WebCrypto before its payload is parsed; where the
 // browser has no Ed25519, a signed file is read "unverified" unless trusted keys or a signature
 // are required (then it is refused). nlut-gl.js builds the WebGL2 shader.
-import { inflateRaw } from './vendor/inflate.js';
-import { Malformed, Reader, decodeRecord, strictJson, SLOTS } from './nlut-record.js';
+import { Malformed, Reader, decodeRecord, SLOTS } from './nlut-record.js';
 import { Network } from './nlut-net.js';
 
 export { SLOTS };
@@ -26,14 +25,7 @@ export const LIMITS = {
   curve: 4096, fourier: 12, hidden: 1024, layers: 8, tensorIndex: 64,
 };
 const SIG = 96, CRC = 4, MIN_V3 = 10;
-const ENC = new TextEncoder(), UTF8 = new TextDecoder('utf-8', { fatal: true });
 
-// zlib preset dictionary of format versions 1 and 2 (container.ZDICT, 2,109 bytes)
-const ZDICT = ENC.encode(String.raw`{"__metadata__":{"nlut":"{\"colorspace\":{\"input\":\"ACEScct\",\"output\":\"sRGB - Display\"},\"domain\":[[0.0,0.0,0.0],[1.0,1.0,1.0]],\"format\":\"nlut\",\"model\":{\"act\":\"relu\",\"center\":true,\"format\":\"lutplug-mlp\",\"fourier\":0,\"hidden\":[16,16],\"in_curve\":8,\"out_curve\":8,\"skip\":\"linear\",\"version\":1},\"provenance\":{\"created\":\"2026-01-01T00:00:00+00:00\",\"grid\":33,\"lutplug\":\"0.1.0\",\"parent\":null,\"settings\":{\"budget_bytes\":null,\"device\":\"cpu\",\"seed\":0,\"target\":{\"de_max\":3.0,\"de_mean\":0.45,\"de_p99\":1.5,\"psnr\":45.0}},\"source\":\".cube\",\"source_bytes\":0,\"source_sha256\":\"\"},\"quality\":{\"de_max\":0.0,\"de_mean\":0.0,\"de_p95\":0.0,\"de_p99\":0.0,\"max_abs\":0.0,\"meets_target\":true,\"points\":0,\"psnr\":0.0},\"shaper_domain\":[[0.0,0.0,0.0],[1.0,1.0,1.0]],\"title\":\"\"}"},`
-  + ['A', 'W0', 'W1', 'W2', 'b0', 'b1', 'b2', 'c', 'cin', 'cout'].map((n) =>
-    `"m.${n}.q":{"dtype":"I8","shape":[16,3],"data_offsets":[0,48]},"m.${n}.s":{"dtype":"F16","shape":[],"data_offsets":[48,50]},`).join('')
-  + '"shaper":{"dtype":"F16","shape":[64,3],"data_offsets":[0,384]}}');
-export { ZDICT };
 
 // ---------------------------------------------------------------------------- numbers
 const HALF = new Float32Array(1 << 16);
@@ -41,7 +33,7 @@ for (let h = 0; h < 1 << 16; h++) {
   const s = h & 0x8000 ? -1 : 1, e = (h >> 10) & 31, f = h & 1023;
   HALF[h] = e === 31 ? (f ? NaN : s * Infinity) : e ? s * 2 ** (e - 15) * (1 + f / 1024) : s * 2 ** -14 * (f / 1024);
 }
-const DTYPES = { // name: [bytes, reader]
+export const DTYPES = { // name: [bytes, reader]
   F64: [8, (v, i) => v.getFloat64(i, true)], F32: [4, (v, i) => v.getFloat32(i, true)],
   F16: [2, (v, i) => HALF[v.getUint16(i, true)]], I64: [8, (v, i) => Number(v.getBigInt64(i, true))],
   I32: [4, (v, i) => v.getInt32(i, true)], I16: [2, (v, i) => v.getInt16(i, true)], I8: [1, (v, i) => v.getInt8(i)],
@@ -50,7 +42,7 @@ const DTYPES = { // name: [bytes, reader]
 };
 const V3_DTYPES = { 1: 'I8', 2: 'I16', 3: 'F16', 4: 'F32', 5: 'F64', 6: 'I32' };
 const isFloat = (t) => t.dtype[0] === 'F';
-const prod = (shape) => shape.reduce((a, b) => a * b, 1);
+export const prod = (shape) => shape.reduce((a, b) => a * b, 1);
 
 /** A tensor: dtype name, shape, values (Float64Array). */
 function tensor(dtype, shape, bytes) {
@@ -71,16 +63,6 @@ function crc32(bytes, crc = 0) {
   for (let i = 0; i < bytes.length; i++) crc = CRC_TABLE[(crc ^ bytes[i]) & 255] ^ (crc >>> 8);
   return ~crc >>> 0;
 }
-function adler32(bytes) {
-  let a = 1, b = 0;
-  for (let i = 0; i < bytes.length;) {
-    const end = Math.min(i + 3800, bytes.length);
-    for (; i < end; i++) { a += bytes[i]; b += a; }
-    a %= 65521; b %= 65521;
-  }
-  return ((b << 16) | a) >>> 0;
-}
-
 // ---------------------------------------------------------------------------- framing
 function v3CrcOk(part) {
   if (part.length < MIN_V3) return false;
@@ -116,70 +98,6 @@ function split(data, source) {
   if (data.length !== expected) fail(`file is ${data.length} bytes but its header implies ${expected} (truncated, padded or corrupted)`);
   if (!signed) return { signedPart: data, key: null, sig: null, version };
   return { signedPart: data.subarray(0, end), key: data.subarray(end, end + 32), sig: data.subarray(end + 32), version };
-}
-
-// ---------------------------------------------------------------------------- versions 1 and 2
-function inflateZlib(payload, source) {
-  const fail = (m) => { throw new NlutError(`payload is corrupted (${m})`, source); };
-  if (payload.length < 6) fail('truncated');
-  const cmf = payload[0], flg = payload[1];
-  if ((cmf & 15) !== 8 || cmf >> 4 > 7 || ((cmf << 8) | flg) % 31) fail('incorrect header check');
-  let at = 2, dict = null;
-  if (flg & 32) {
-    const id = new DataView(payload.buffer, payload.byteOffset + 2, 4).getUint32(0, false);
-    if (id !== adler32(ZDICT)) fail('needs an unknown preset dictionary');
-    at = 6; dict = ZDICT;
-  }
-  let result;
-  try { result = inflateRaw(payload, at, payload.length, LIMITS.inflated, dict); } catch (e) {
-    if (/beyond/.test(e.message)) throw new NlutError(`payload inflates beyond ${LIMITS.inflated} bytes`, source);
-    fail(e.message);
-  }
-  if (result.next + 4 > payload.length) fail('truncated');
-  const sum = new DataView(payload.buffer, payload.byteOffset + result.next, 4).getUint32(0, false);
-  if (sum !== adler32(result.out)) fail('incorrect data check');
-  if (result.next + 4 !== payload.length) throw new NlutError('payload is truncated or followed by stray bytes', source);
-  return result.out;
-}
-
-function decodeLegacy(signedPart, source) {
-  const raw = inflateZlib(signedPart.subarray(12), source);
-  const fail = (m) => { throw new NlutError(m, source); };
-  if (raw.length < 8) fail('payload is truncated (no header)');
-  const n = Number(new DataView(raw.buffer, raw.byteOffset, 8).getBigUint64(0, true));
-  if (n > LIMITS.header) fail(`payload header claims ${n} bytes, more than the ${LIMITS.header} accepted`);
-  if (8 + n > raw.length) fail('payload ends inside the tensor header (truncated or corrupted)');
-  let header;
-  try { header = strictJson(UTF8.decode(raw.subarray(8, 8 + n))); } catch (e) { fail(`payload header is not valid JSON: ${String(e.message).slice(0, 200)}`); }
-  if (!header || typeof header !== 'object' || Array.isArray(header)) fail('payload header is not a JSON object');
-  const meta = header.__metadata__ || {};
-  delete header.__metadata__;
-  if (typeof meta !== 'object' || Array.isArray(meta) || !Object.values(meta).every((v) => typeof v === 'string')) fail('payload metadata must map strings to strings');
-  const specs = [];
-  for (const [name, info] of Object.entries(header)) {
-    const bad = () => fail(`payload: tensor ${JSON.stringify(name.slice(0, 80))} has a malformed description`);
-    if (!info || typeof info !== 'object' || !(info.dtype in DTYPES) || !Array.isArray(info.shape) || !Array.isArray(info.data_offsets) || info.data_offsets.length !== 2) bad();
-    if (![...info.shape, ...info.data_offsets].every(Number.isInteger)) bad();
-    const shape = info.shape, [begin, end] = info.data_offsets, count = prod(shape);
-    if (shape.length > 8 || shape.some((s) => s < 0) || count > LIMITS.elements) fail(`payload: tensor ${JSON.stringify(name.slice(0, 80))} has an unacceptable shape (at most ${LIMITS.elements} elements, 8 axes)`);
-    if (!(begin >= 0 && begin <= end) || end - begin !== count * DTYPES[info.dtype][0]) fail(`payload: tensor ${JSON.stringify(name.slice(0, 80))} offsets ${begin}..${end} do not fit its shape`);
-    specs.push({ name, dtype: info.dtype, shape, begin, end });
-  }
-  let covered = 0;
-  for (const s of [...specs].sort((a, b) => a.begin - b.begin || a.end - b.end)) {
-    if (s.begin !== covered) fail('payload: tensor data overlaps or leaves gaps');
-    covered = s.end;
-  }
-  if (8 + n + covered !== raw.length) fail(`payload inflates to ${raw.length} bytes, its tensor header describes ${8 + n + covered}`);
-  const keys = Object.keys(meta);
-  if (keys.length !== 1 || keys[0] !== 'nlut') fail("payload metadata must hold exactly the 'nlut' description");
-  let description;
-  try { description = strictJson(meta.nlut); } catch (e) { fail(`description is not valid JSON (${String(e.message).slice(0, 200)})`); }
-  if (!description || typeof description !== 'object' || Array.isArray(description)) fail('description is not a JSON object');
-  const data = raw.subarray(8 + n);
-  const tensors = {};
-  for (const s of specs) tensors[s.name] = { dtype: s.dtype, shape: s.shape, bytes: data.subarray(s.begin, s.end) };
-  return { tensors, description };
 }
 
 // ---------------------------------------------------------------------------- version 3
@@ -222,7 +140,7 @@ function deltaDecode(bytes, dtype, shape, axis) {
   return out;
 }
 
-function decodeV3(signedPart, data, source) {
+async function decodeV3(signedPart, data, source) {
   const fail = (m) => { throw new NlutError(m, source); };
   if (!v3CrcOk(signedPart)) {
     if (!(data[5] & 1) && data.length > SIG && v3CrcOk(data.subarray(0, data.length - SIG))) fail('the header says unsigned but a signature block follows: the signed flag was cleared');
@@ -264,14 +182,17 @@ function decodeV3(signedPart, data, source) {
     if (stop - start !== offset) fail(`tensor block holds ${stop - start} bytes, the network needs ${offset}`);
     raw = signedPart.subarray(start, stop);
   } else {
-    let res;
-    try { res = inflateRaw(signedPart, start, stop, offset + 1, null); } catch (e) {
-      if (/beyond/.test(e.message)) fail(`tensor block inflates beyond the ${offset} bytes the network needs`);
-      fail(`tensor block is corrupted (${e.message})`);
-    }
-    if (res.out.length > offset) fail(`tensor block inflates beyond the ${offset} bytes the network needs`);
-    if (res.next !== stop || res.out.length < offset) fail(`tensor block inflates to ${res.out.length} bytes, the network needs ${offset} (truncated, or followed by stray bytes)`);
-    raw = res.out;
+    let n = 0;
+    raw = new Uint8Array(offset);
+    try { // the browser's raw DEFLATE refuses corrupted and truncated streams, and bytes after the end
+      const reader = new Blob([signedPart.subarray(start, stop)]).stream().pipeThrough(new DecompressionStream('deflate-raw')).getReader();
+      for (let part; !(part = await reader.read()).done; n += part.value.length) {
+        if (n + part.value.length > offset) { reader.cancel(); n = -1; break; }
+        raw.set(part.value, n);
+      }
+    } catch (e) { fail(`tensor block is corrupted (${e.message})`); }
+    if (n < 0) fail(`tensor block inflates beyond the ${offset} bytes the network needs`);
+    if (n < offset) fail(`tensor block inflates to ${n} bytes, the network needs ${offset} (truncated)`);
   }
   if (facts.latticeDelta && !specs.find((s) => s.name === 'm.lattice')) fail('tensor facts say the residual lattice is delta-coded, but the network has none');
   const tensors = {};
@@ -509,7 +430,8 @@ export async function readNlut(bytes, { source = '.nlut', trustedKeys = [], requ
   const parts = split(data, source);
   let status = await signatureState(parts, trustedKeys, source);
   enforce(status, trustedKeys, requireSignature, source);
-  const { tensors, description: d } = parts.version === 3 ? decodeV3(parts.signedPart, data, source) : decodeLegacy(parts.signedPart, source);
+  const { tensors, description: d } = parts.version === 3 ? await decodeV3(parts.signedPart, data, source)
+    : (await import('./nlut-legacy.js')).decodeLegacy(parts.signedPart, source); // loaded for versions 1 and 2 only
   if (parts.version !== 3) checkNlut(d, tensors, source, parts.version);
   if (d.signer != null) {
     status = { ...status, declared: d.signer };

@@ -38,7 +38,7 @@ async function loadNlut(bytes, name) {
   const t0 = performance.now();
   const network = await readNlut(new Uint8Array(bytes), { source: name, trustedKeys: keys, requireSignature: query.get('require') === '1' });
   state.timings.decode = performance.now() - t0;
-  const built = grader().setNetwork(network, { bake: query.has('bake') ? Number(query.get('bake')) : BAKE });
+  const built = await grader().setNetwork(network, { bake: query.has('bake') ? Number(query.get('bake')) : BAKE });
   state.timings.shader = built.ms;
   state.baked = built.bake;
   state.network = network;

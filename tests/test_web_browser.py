@@ -186,24 +186,27 @@ def test_the_cpu_evaluator_is_neural_lut_apply(page, site):
 @pytest.mark.parametrize("name, tolerance", [("freshluts_sunset_orange.nlut", 2e-5), ("freshluts_cool_cinema.nlut", 2e-5),
                                              ("sin_none_fix_v3.nlut", TOLERANCE)])  # the shader's sin: see docs/web.md
 def test_the_baked_preview_is_the_network_at_65_cubed_nodes(page, site, name, tolerance):
-    """What the canvas shows for a network is the network baked on the GPU to 65³ nodes, read
+    """With ``bake=65`` the canvas shows the network baked on the GPU to 65³ nodes, read
     tetrahedrally: numpy's bake of NeuralLUT (apply_lattice) read by lutplug.core.interpolate
-    gives the same; ``bake=0`` shows the exact grade; lutplugPixels() is exact either way."""
+    gives the same; lutplugPixels() stays exact. Without ``bake`` the canvas is exact."""
     from lutplug.core.interpolate import tetrahedral
 
     nlut = load_nlut(site["root"] / name)
     picture = site["pictures"]["plate.png"]
-    assert _open(page, site, f"nlut={name}&image=plate.png") == "ready"
+    exact = nlut.apply(picture)
+    assert _open(page, site, f"nlut={name}&image=plate.png&bake=65") == "ready"
     assert "preview baked to 65³" in page.inner_text("#facts")
     preview = _pixels(page, "preview")[..., :3]
     expected = tetrahedral(nlut.apply_lattice(65), nlut.lattice_coordinates(picture).clip(0, 1))
     assert np.abs(preview - expected).max() <= tolerance
-    exact = nlut.apply(picture)
+    assert np.abs(preview - exact).max() > 1e-5  # a bake, not the network per pixel
     assert np.abs(_pixels(page)[..., :3] - exact).max() <= TOLERANCE
-    assert _open(page, site, f"nlut={name}&image=plate.png&bake=0") == "ready"
+    assert _open(page, site, f"nlut={name}&image=plate.png") == "ready"
     assert "baked" not in page.inner_text("#facts")
     assert np.abs(_pixels(page, "preview")[..., :3] - exact).max() <= TOLERANCE
-    assert _open(page, site, f"nlut={name}&image=plate.png&bake=1").startswith("error: bake = 1: 0 or a lattice size")
+    for bad in ("1", "130", "x"):
+        state = _open(page, site, f"nlut={name}&image=plate.png&bake={bad}")
+        assert state.startswith(f"error: bake = {'NaN' if bad == 'x' else bad}: 0 or a lattice size of 2 to 129"), state
 
 
 def _shown(page) -> np.ndarray:
@@ -215,8 +218,8 @@ def _shown(page) -> np.ndarray:
 
 
 def test_without_float_rendering_lattices_are_built_on_the_cpu(browser, site):
-    """A browser without EXT_color_buffer_float: residual-lattice nodes come from the CPU, networks
-    run per pixel (no bake); what is shown is still NeuralLUT.apply."""
+    """A browser without EXT_color_buffer_float: residual-lattice nodes come from the CPU
+    (nlut-cpu.js), networks run per pixel (``bake`` is ignored); what is shown is NeuralLUT.apply."""
     pg = browser.new_page()
     try:
         pg.add_init_script("""{ const real = WebGL2RenderingContext.prototype.getExtension;
@@ -224,8 +227,10 @@ def test_without_float_rendering_lattices_are_built_on_the_cpu(browser, site):
             return name === 'EXT_color_buffer_float' ? null : real.call(this, name); }; }""")
         picture = site["pictures"]["plate.png"]
         for name in ("freshluts_golden_years_film.nlut", "freshluts_cool_cinema.nlut"):
-            assert _open(pg, site, f"nlut={name}&image=plate.png&split=0") == "ready"
+            assert _open(pg, site, f"nlut={name}&image=plate.png&split=0&bake=65") == "ready"
             assert "baked" not in pg.inner_text("#facts")
+            loaded = pg.evaluate("performance.getEntriesByType('resource').map((e) => e.name)")
+            assert any(n.endswith("/nlut-cpu.js") for n in loaded) == (name == "freshluts_golden_years_film.nlut")
             graded = load_nlut(site["root"] / name).apply(picture).clip(0, 1)
             assert np.abs(_shown(pg) - graded).max() <= 1 / 255 + 1e-6, name
         assert "EXT_color_buffer_float" in pg.evaluate("() => { try { lutplugPixels(); } catch (e) { return e.message; } }")

@@ -7,8 +7,6 @@
 
 /** The most weights a network's shader holds as constants. */
 export const MAX_CONSTANTS = 1 << 16;
-/** The lattice a network is baked to for the fast preview (`bake`). */
-export const BAKE = 65;
 
 const lit = (v) => { const s = Math.fround(v).toPrecision(9); return /[.e]/.test(s) ? s : s + '.0'; };
 const vec = (v) => `vec${v.length}(${v.map(lit).join(', ')})`;
@@ -216,7 +214,7 @@ export class Grader {
    * CPU by nlut-cpu.js without EXT_color_buffer_float, which baking needs).
    */
   async setNetwork(net, { bake = 0 } = {}) {
-    if (bake && !(Number.isInteger(bake) && bake >= 2 && bake <= 129)) throw new Error(`bake = ${bake}: 0 or a lattice size of 2 to 129`);
+    if (bake !== 0 && !(Number.isInteger(bake) && bake >= 2 && bake <= 129)) throw new Error(`bake = ${bake}: 0 or a lattice size of 2 to 129`);
     const t0 = performance.now(), gl = this.gl, c = net.config, lattice = net.latticeGrid;
     const n = lattice || (this.floatTarget && bake) || 0;
     this.sources = shaders(net);

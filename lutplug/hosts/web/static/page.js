@@ -2,7 +2,7 @@
 // (?nlut=FILE.nlut&image=FILE.png[&key=ed25519:BASE64...][&require=1]). Sets
 // <html data-lutplug="ready"> or "error: …" and window.lutplugPixels() (docs/web.md).
 import { readNlut, parseKey } from './nlut.js';
-import { Grader, BAKE } from './nlut-gl.js';
+import { Grader } from './nlut-gl.js';
 
 const $ = (id) => document.getElementById(id);
 const html = document.documentElement;
@@ -29,7 +29,7 @@ function draw() {
 function facts() {
   const n = state.network, t = state.timings;
   $('facts').textContent = n ? `${n.source}: ${n.summary()}\ndecode ${t.decode.toFixed(1)} ms · shader build ${t.shader.toFixed(1)} ms`
-    + (state.baked ? ` · preview baked to ${state.baked}³ (bake=0: exact)` : '')
+    + (state.baked ? ` · preview baked to ${state.baked}³` : '')
     + (state.source ? ` · picture ${grader().width}×${grader().height}` : '') : '';
 }
 
@@ -38,7 +38,7 @@ async function loadNlut(bytes, name) {
   const t0 = performance.now();
   const network = await readNlut(new Uint8Array(bytes), { source: name, trustedKeys: keys, requireSignature: query.get('require') === '1' });
   state.timings.decode = performance.now() - t0;
-  const built = await grader().setNetwork(network, { bake: query.has('bake') ? Number(query.get('bake')) : BAKE });
+  const built = await grader().setNetwork(network, { bake: query.has('bake') ? Number(query.get('bake')) : 0 });
   state.timings.shader = built.ms;
   state.baked = built.bake;
   state.network = network;

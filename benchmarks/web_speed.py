@@ -137,7 +137,9 @@ def markdown(result: dict, version: str) -> str:
              "Exact: the network per pixel (the page's default, `lutplugPixels()`); baked: `bake="
              f"{result['bake']}`, the network rendered at {result['bake']}³ nodes and read tetrahedrally (a residual "
              "lattice is always read from its own nodes: —). Build: source, compile, link, textures and nodes "
-             "rendered (the baked preview's program; the exact one compiles on first use).", "",
+             "rendered (the baked preview's program; the exact one compiles on first use)."
+             + (" Fps before: the exact fps of `--before`'s run (an earlier runtime), measured at another "
+                "time under another load: differences of ±30% are noise (docs/web.md)." if has_before else ""), "",
              f"Median over {len(rows)} files: decode {med('decode_ms'):.1f} ms; exact: build {med('build_ms_exact'):.1f} ms, "
              f"{med('fps_1080p_exact'):.2f} fps" + (f" ({med('fps_1080p_before'):.2f} before)" if has_before else "")
              + (f"; baked: build {med('build_ms_baked'):.1f} ms, {med('fps_1080p_baked'):.2f} fps"

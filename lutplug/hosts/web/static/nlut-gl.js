@@ -162,11 +162,12 @@ export class Grader {
   }
 
   /** Upload RGB rows (`data`: 3 floats a texel; null: uninitialised, for rendering) as an
-   * RGBA32F texture (SwiftShader reads RGBA32F faster than RGB32F) on `unit`: 2D w×h, or 3D n³. */
+   * RGBA32F texture (the format nodes are rendered into; RGB32F is not renderable) on `unit`: 2D w×h,
+   * or 3D n³. */
   upload(unit, data, w, h = 0) {
     const gl = this.gl, target = h ? gl.TEXTURE_2D : gl.TEXTURE_3D, tex = this.texture(unit, target);
     const rgba = data && new Float32Array((h ? w * h : w * w * w) * 4);
-    if (data) for (let i = 0, j = 0; i < data.length; i += 3, j += 4) rgba.set(data.subarray(i, i + 3), j);
+    if (data) for (let i = 0, j = 0; i < data.length; i += 3, j += 4) { rgba[j] = data[i]; rgba[j + 1] = data[i + 1]; rgba[j + 2] = data[i + 2]; }
     if (h) gl.texImage2D(target, 0, gl.RGBA32F, w, h, 0, gl.RGBA, gl.FLOAT, rgba);
     else gl.texImage3D(target, 0, gl.RGBA32F, w, w, w, 0, gl.RGBA, gl.FLOAT, rgba);
     this.grids.push(tex);

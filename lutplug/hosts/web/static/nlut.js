@@ -4,9 +4,9 @@
 //   const grade = await readNlut(bytes, { source: 'look.nlut', trustedKeys: [raw32] });
 //   apply(grade, [r, g, b])           // nlut-cpu.js: CPU evaluation (numbers in, numbers out)
 //
-// It reads format versions 1, 2 and 3 (1 and 2 with nlut-legacy.js, imported when one is read) with the limits of the Python reader
-// (lutplug/codec/container.py, lean.py, layout.py): every size is checked before anything is
-// allocated from it, inflation is capped, and a bad file raises NlutError naming it. A signed
+// It reads format versions 1, 2 and 3 (1 and 2 with nlut-legacy.js, imported when one is read)
+// with the limits of the Python reader (lutplug/codec/container.py, lean.py, layout.py): every
+// size is checked before anything is allocated from it, inflation is capped, and a bad file raises NlutError naming it. A signed
 // file's Ed25519 signature is checked with WebCrypto before its payload is parsed; where the
 // browser has no Ed25519, a signed file is read "unverified" unless trusted keys or a signature
 // are required (then it is refused). nlut-gl.js builds the WebGL2 shader.
@@ -25,7 +25,6 @@ export const LIMITS = {
   curve: 4096, fourier: 12, hidden: 1024, layers: 8, tensorIndex: 64,
 };
 const SIG = 96, CRC = 4, MIN_V3 = 10;
-
 
 // ---------------------------------------------------------------------------- numbers
 const HALF = new Float32Array(1 << 16);

@@ -3,6 +3,17 @@
     nice -n 15 .venv/bin/python benchmarks/packs.py [--luts ../shared/luts] [--only freshluts_]
         [--option cond:16:48,32 --option lora:2:48,32] [--recipe '{"adam_steps": 2000}']
         [--no-fallback] [--speed-steps 20] [--out benchmarks/results]
+    .venv/bin/python benchmarks/packs.py --libraries family,freshluts,mixed --family-dir DIR
+        [--cache DIR] [--out benchmarks/results]
+
+``--libraries`` (written to packs_stage.json/.md) builds stage packs — the default of ``lutplug
+pack build`` (:mod:`lutplug.codec.pack_family`) — of the family (the 12 .cube files
+``../shared/tools/families/build.py DIR --family aces13-p3`` writes, in ``--family-dir``), the 20
+freshluts looks and both together, and reports per look its kind, its share of the pack, its
+standalone .nlut bytes (made in the same run by the same code, kept in ``--cache``), and whether
+its extracted .nlut, baked to its own grid, meets T1 against its source; the family also gets the
+add test: a pack built on the first 11 looks, then the 12th added (base unchanged? added bytes
+against its standalone .nlut).
 
 For each ``--option`` (adapter kind : dim : base hidden widths) it builds one pack over the
 selected LUTs (``lutplug.codec.pack_train.build_pack``) and records the pack's bytes, how many
@@ -36,6 +47,7 @@ import numpy as np
 from lutplug import __version__
 from lutplug.codec import adapters
 from lutplug.codec import pack_train as PT
+from lutplug.metrics import T1, quality_report
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from guard import SHARED_HINT, refuse, require, require_folder  # noqa: E402
@@ -224,7 +236,17 @@ def main() -> None:
     ap.add_argument("--name", default="packs", help="output file stem")
     ap.add_argument("--append", action="store_true",
                     help="add these options (and speed test) to an existing result file of the same selection")
+    ap.add_argument("--libraries", default="", help="stage packs of: family,freshluts,mixed")
+    ap.add_argument("--family-dir", type=Path, default=None, help="the family's .cube files")
+    ap.add_argument("--cache", type=Path, default=REPO / "build" / "standalone-cache",
+                    help="standalone .nlut files kept between runs")
     args = ap.parse_args()
+    if args.libraries:
+        if args.family_dir is None and ("family" in args.libraries or "mixed" in args.libraries):
+            refuse("--family-dir DIR is needed (python ../shared/tools/families/build.py DIR --family aces13-p3)")
+        args.out.mkdir(parents=True, exist_ok=True)
+        run_libraries(args)
+        return
     if args.rescore:
         if not (args.out / f"{args.name}.json").is_file():
             refuse(f"--rescore: {args.out / (args.name + '.json')} not found")
@@ -267,6 +289,122 @@ def main() -> None:
         result["options"].append(o)
         print(json.dumps({k: v for k, v in o.items() if k not in ("rows", "events")}), flush=True)
         _write(args, result)
+
+
+def _stage_library(inputs, cache: Path, seed: int) -> tuple:
+    """(result dict, pack) of a stage pack of ``inputs``."""
+    from lutplug.codec.pack_family import build_family
+
+    events: list = []
+    t0 = time.perf_counter()
+
+    def log(info: dict) -> None:
+        if info.get("stage") != "train":
+            events.append({**info, "t": time.perf_counter() - t0})
+
+    pack = build_family(inputs, seed=seed, standalone_cache=cache, progress=log)
+    build_s = time.perf_counter() - t0
+    alone = {e["look"]: e for e in events if e.get("kind") == "standalone"}
+    shares = _look_shares(pack)
+    rows = []
+    for inp in inputs:
+        look = pack.look(inp.name)
+        baked = pack.extract(inp.name).bake(inp.lut.size)
+        q = quality_report(inp.lut, baked, n_random=200_000, seed=seed)
+        rows.append({"name": inp.name, "kind": look.kind, "share_bytes": shares[inp.name],
+                     "standalone_bytes": alone[inp.name]["standalone_bytes"], "step": look.info.get("step"),
+                     "extracted_baked": {k: round(v, 4) for k, v in q.as_dict().items()},
+                     "meets_t1": bool(q.meets(T1))})
+    total = len(pack.to_bytes())
+    alone_sum = sum(r["standalone_bytes"] for r in rows)
+    return {"looks": len(rows), "pack_bytes": total, "standalone_sum_bytes": alone_sum,
+            "ratio": total / alone_sum, "largest_standalone_bytes": max(r["standalone_bytes"] for r in rows),
+            "stage_base": pack.stage_base, "stage_looks": sum(1 for r in rows if r["kind"] == "stage"),
+            "meets_t1": sum(1 for r in rows if r["meets_t1"]), "build_s": build_s,
+            "standalone_s": _standalone_seconds(events), "rows": rows}, pack
+
+
+def _standalone_seconds(events: list):
+    """Seconds the standalone compressions took (None when any came from the cache)."""
+    starts = {e["look"]: e["t"] for e in events if e.get("stage") == "standalone"}
+    ends = {e["look"]: e["t"] for e in events if e.get("kind") == "standalone"}
+    spans = [ends[k] - starts[k] for k in starts if k in ends]
+    return sum(spans) if spans and min(spans) > 1.0 else None
+
+
+def _add_test(inputs, cache: Path, seed: int) -> dict:
+    """Build on all but the last look, add the last: base unchanged, added bytes, T1."""
+    from lutplug.codec.pack_family import add_to_family, build_family
+
+    first = build_family(inputs[:-1], seed=seed, standalone_cache=cache)
+    events: list = []
+    grown = add_to_family(first, inputs[-1:], seed=seed, standalone_cache=cache, progress=events.append)
+    new = inputs[-1]
+    base_same = first.stage_base == grown.stage_base and first.stage_base is not None and all(
+        np.array_equal(first.look(first.stage_base).params[k], grown.look(grown.stage_base).params[k])
+        for k in first.look(first.stage_base).params) and np.array_equal(first.stage_curve, grown.stage_curve)
+    alone = [e for e in events if e.get("kind") == "standalone"][0]["standalone_bytes"]
+    q = quality_report(new.lut, grown.extract(new.name).bake(new.lut.size), n_random=200_000, seed=seed)
+    before, after = len(first.to_bytes()), len(grown.to_bytes())
+    return {"built_on": len(inputs) - 1, "added": new.name, "kind": grown.look(new.name).kind,
+            "base_unchanged": bool(base_same), "pack_before_bytes": before, "pack_after_bytes": after,
+            "added_bytes": after - before, "standalone_bytes": alone, "added_share": (after - before) / alone,
+            "meets_t1": bool(q.meets(T1)), "extracted_baked": {k: round(v, 4) for k, v in q.as_dict().items()}}
+
+
+def run_libraries(args) -> None:
+    libraries = [x for x in args.libraries.split(",") if x]
+    family = require([PT.look_input(p) for p in sorted(args.family_dir.glob("*.cube"))],
+                     f".cube files in {args.family_dir}",
+                     "write them with: python ../shared/tools/families/build.py DIR --family aces13-p3") \
+        if {"family", "mixed"} & set(libraries) else []
+    fresh = _inputs(args.luts, "freshluts_") if {"freshluts", "mixed"} & set(libraries) else []
+    if fresh == [] and {"freshluts", "mixed"} & set(libraries):
+        refuse(f"no freshluts_ LUTs in {args.luts}")
+    chosen = {"family": family, "freshluts": fresh, "mixed": family + fresh}
+    args.cache.mkdir(parents=True, exist_ok=True)
+    result = {"machine": platform.platform(), "lutplug": __version__, "command":
+              "benchmarks/packs.py " + " ".join(sys.argv[1:]), "libraries": {}}
+    for name in libraries:
+        out, _ = _stage_library(chosen[name], args.cache, args.seed)
+        result["libraries"][name] = out
+        print(name, json.dumps({k: v for k, v in out.items() if k != "rows"}), flush=True)
+        if name == "family":
+            result["add"] = _add_test(family, args.cache, args.seed)
+            print("add", json.dumps(result["add"]), flush=True)
+        (args.out / "packs_stage.json").write_text(json.dumps(result, indent=2))
+        (args.out / "packs_stage.md").write_text(_stage_md(result))
+
+
+def _stage_md(result: dict) -> str:
+    lines = ["# Stage packs (lutplug pack build) vs standalone .nlut files", "",
+             f"`{result['command']}` — lutplug {result['lutplug']}. Standalone: every look compressed "
+             "on its own by the same code (kept in --cache between runs: \"cached\" in the last column). "
+             "T1: each look extracted from the pack, baked to its own grid, against its source (lattice "
+             "nodes + 200,000 random points).", "",
+             "| library | looks | stage looks | base | pack B | standalone sum B | pack / sum | "
+             "largest standalone B | T1 | build s | standalone s |", "|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for name, o in result["libraries"].items():
+        alone_s = f"{o['standalone_s']:.0f}" if o.get("standalone_s") else "cached"
+        lines.append(f"| {name} | {o['looks']} | {o['stage_looks']} | {o['stage_base'] or ''} | {o['pack_bytes']:,} | "
+                     f"{o['standalone_sum_bytes']:,} | {o['ratio']:.1%} | {o['largest_standalone_bytes']:,} | "
+                     f"{o['meets_t1']}/{o['looks']} | {o['build_s']:.0f} | {alone_s} |")
+    if result.get("add"):
+        a = result["add"]
+        lines += ["", f"Add test: a pack of the first {a['built_on']} family looks, then `{a['added']}` added "
+                      f"as a {a['kind']} look: base unchanged {a['base_unchanged']}, pack {a['pack_before_bytes']:,} → "
+                      f"{a['pack_after_bytes']:,} B (+{a['added_bytes']:,} B = {a['added_share']:.1%} of its "
+                      f"standalone {a['standalone_bytes']:,} B), T1 {'yes' if a['meets_t1'] else 'no'}."]
+    for name, o in result["libraries"].items():
+        lines += ["", f"## {name}", "", "| look | kind | share B | standalone B | step | ΔE00 mean / p99 / max | PSNR | T1 |",
+                  "|---|---|---:|---:|---:|---|---:|:-:|"]
+        for r in o["rows"]:
+            q = r["extracted_baked"]
+            step = f"{r['step']:.4g}" if r.get("step") else ""
+            lines.append(f"| {r['name']} | {r['kind']} | {r['share_bytes']:,} | {r['standalone_bytes']:,} | {step} | "
+                         f"{q['de_mean']:.3f} / {q['de_p99']:.2f} / {q['de_max']:.2f} | {q['psnr']:.1f} | "
+                         f"{'yes' if r['meets_t1'] else 'no'} |")
+    return "\n".join(lines) + "\n"
 
 
 def _parse_option(text: str):

@@ -26,6 +26,9 @@ CASES = [
     ("gmic_baseline.py", ["MISSING/x.cube", "--out", "OUT/gmic.json"]),
     ("packs.py", ["--luts", "EMPTY", "--out", "OUT"]),
     ("packs.py", ["--luts", "MISSING", "--out", "OUT"]),
+    ("packs.py", ["--libraries", "family", "--family-dir", "EMPTY", "--out", "OUT"]),
+    ("packs.py", ["--libraries", "freshluts", "--luts", "EMPTY", "--out", "OUT"]),
+    ("web_speed.py", ["EMPTY", "--out", "OUT"]),
     ("ocio_yaml_roundtrip.py", ["--only", "no such config", "--out", "OUT"]),
     ("gpu_speed.py", ["--luts", "EMPTY", "--out", "OUT"]),  # without CUDA (or LUTs) it refuses
     ("container_overhead.py", ["--dir", "EMPTY", "--out", "OUT"]),
@@ -34,7 +37,8 @@ CASES = [
 #: What a result folder holds before the run (must hold the same after it).
 RESULTS = ["codec_speed.json", "codec_speed.md", "speed.json", "speed.md", "frontier.json", "frontier.md",
            "gmic_matched.json", "gmic_matched.md", "packs.json", "packs.md", "codec_sweep.json",
-           "gpu_speed.json", "gpu_speed.md", "container_overhead.json", "container_overhead.md"]
+           "gpu_speed.json", "gpu_speed.md", "container_overhead.json", "container_overhead.md",
+           "packs_stage.json", "packs_stage.md", "web_speed.json", "web_speed.md"]
 
 
 def _snapshot(folder: Path) -> dict:

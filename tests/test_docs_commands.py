@@ -306,6 +306,7 @@ PLACEHOLDERS: Dict[Tuple[str, str], List[str]] = {
     ("README.md", "Security"): ["grade.nlut", "trust.txt", "show.ocioz"],
     ("ocio/README.md", "Adding a look pack to a studio config"): ["grade.cube", "show/config.ocio"],
     ("nuke/README.md", "Farm: standalone gizmos and pasteable nodes"): ["GRADE.nlut"],
+    ("docs/web.md", "The demo page"): ["grade.nlut"],
 }
 
 

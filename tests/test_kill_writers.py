@@ -249,6 +249,9 @@ def test_pack_build_killed_anywhere(tmp_path):
         import lutplug.codec.pack_train as T
 
         T.build_pack = lambda **kw: pack
+        import lutplug.codec.pack_family as F
+
+        F.build_family = lambda **kw: pack  # the default (--adapter stage)
 
     def valid(p: Path) -> None:
         assert read_pack(p).names() == pack.names()

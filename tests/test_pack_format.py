@@ -188,3 +188,44 @@ def test_solo_looks_with_a_lattice_or_corrections_are_checked_like_nlut_files():
     bad_fix.params["fix"][0, 0] = 9
     with pytest.raises(LutError, match="outside their grid"):
         pack.read_pack(with_solos({"fix": bad_fix}).to_bytes())
+
+
+def test_solo_looks_cost_what_their_nlut_files_cost():
+    # a solo look is its whole .nlut inside the pack: a pack of solo looks is the sum of their
+    # files plus the pack's header and one {name, kind} record per look
+    from tests.nlut_helpers import fit_stored_nlut, lattice_nlut
+
+    grades = {f"g{i}": (lattice_nlut(seed=i, grid=9) if i % 2 else fit_stored_nlut(seed=i, fixes=3))
+              for i in range(6)}
+    for n in grades.values():
+        n.description = {"title": "a title", "quality": {"de_mean": 0.2, "meets_target": True}}
+    lut = LUT3D.identity(9)
+    looks = [pack.new_look(name, "solo", dict(n.params), lut, {"grid": 9, "title": "a title",
+                                                              "quality": n.description["quality"]},
+                           {k: v for k, v in n.config.items() if k != "quant"}) for name, n in grades.items()]
+    p = pack.Pack(None, {}, looks)
+    files = sum(len(n.to_bytes()) for n in grades.values())
+    data = p.to_bytes()
+    assert len(data) <= files + 200 + 40 * len(looks)
+    back = pack.read_pack(data)
+    assert back.spec is None and back.looks[1].info["title"] == "a title"
+    x = np.random.default_rng(0).random((300, 3)).astype(np.float32)
+    for name, n in grades.items():
+        np.testing.assert_array_equal(back.extract(name).apply(x), n.apply(x))
+
+
+def test_packs_with_solo_tensors_of_earlier_versions_still_read():
+    from lutplug.codec import container
+    from tests.nlut_helpers import fit_stored_nlut
+
+    n = fit_stored_nlut(seed=7, fixes=2)
+    p = make_pack(n_looks=1)
+    data = p.to_bytes()
+    c = container.decode(data, "x", pack.FRAMING)
+    desc = dict(c.description)
+    desc["looks"] = desc["looks"] + [{"name": "old", "kind": "solo", "domain": [[0, 0, 0], [1, 1, 1]], "grid": 5,
+                                      "model": {k: v for k, v in n.config.items() if k != "quant"}}]
+    tensors = {**c.tensors, **{f"solo.1.{k}": v for k, v in n.params.items()}}
+    back = pack.read_pack(container.encode(tensors, desc, pack.FRAMING))
+    x = np.random.default_rng(1).random((300, 3)).astype(np.float32)
+    np.testing.assert_array_equal(back.extract("old").apply(x), n.apply(x))

@@ -136,7 +136,7 @@ def test_cli_pack_list_extract_add(tmp_path):
     runner = CliRunner()
     rec = json.dumps(TINY)
     r = runner.invoke(main, ["pack", "build", str(files[0].parent), "-o", str(out), "--quality", "draft",
-                             "--hidden", "12", "--recipe", rec])
+                             "--adapter", "head", "--hidden", "12", "--recipe", rec])
     assert r.exit_code == 0, r.output
     assert "2 looks" in r.output
     new = _files(tmp_path / "src2", [2])[0]

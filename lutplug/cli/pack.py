@@ -21,7 +21,8 @@ MAX_LOOK_BARS = 40
 
 @click.group(name="pack")
 def group() -> None:
-    """Look packs: many grades sharing one base network, a tiny adapter per look."""
+    """Look packs: many grades in one file — a family read through one base look (an input stage
+    per look), or a shared base network with a tiny adapter per look."""
 
 
 def _sources(items: Sequence[Path]) -> List[Path]:
@@ -80,12 +81,14 @@ class _Bars:
                 if bar is not None:
                     bar.n = info["step"]
                     bar.set_postfix_str(f"ΔE00 ≈ {de:.3f}")
-        elif stage == "solo":
+        elif stage in ("standalone", "solo"):
+            text = ("compressing it on its own" if stage == "standalone" else
+                    "adapter misses the target: training its own network")
             bar = self.looks.get(info["look"])
             if bar is not None:
-                bar.set_postfix_str("adapter misses the target: training its own network…")
+                bar.set_postfix_str(text + "…")
             else:
-                self.pack.write(f"  {info['look']}: adapter misses the target: training its own network")
+                self.pack.write(f"  {info['look']}: {text}")
         elif stage == "measured":
             text = (f"ΔE00 mean {info['de_mean']:.3f} p99 {info['de_p99']:.2f} max {info['de_max']:.2f} "
                     f"PSNR {info['psnr']:.1f} — {'meets' if info['meets_target'] else 'MISSES'} target")
@@ -162,8 +165,11 @@ def _colorspace(input_space, output_space) -> dict:
 @_QUALITY
 @_NAME
 @_spaces
-@click.option("--adapter", type=click.Choice(["head", "cond", "lora"]), default="head", show_default=True,
-              help="Per-look adapter: own output layer, conditioning vector or low-rank weight deltas.")
+@click.option("--adapter", type=click.Choice(["stage", "head", "cond", "lora"]), default="stage",
+              show_default=True,
+              help="Per-look adapter: an input stage into one base look (families of looks; a look "
+                   "keeps its own network when that is smaller), or, over a shared base network, "
+                   "an own output layer, a conditioning vector or low-rank weight deltas.")
 @click.option("--dim", type=click.IntRange(0, 256), default=None,
               help="Adapter size: conditioning dimensions / delta rank (default 16 / 2; head: 0).")
 @click.option("--hidden", default="64", show_default=True, help="Base hidden widths, comma-separated.")
@@ -178,6 +184,7 @@ def build(inputs, output: Path, quality: str, names, input_space, output_space, 
     import shutil
 
     from lutplug.codec.train.recipe import parse_recipe
+    from lutplug.codec.pack_family import build_family
     from lutplug.codec.pack_train import DEFAULT_DIMS, build_pack
 
     try:
@@ -190,9 +197,13 @@ def build(inputs, output: Path, quality: str, names, input_space, output_space, 
         shutil.rmtree(ckpt, ignore_errors=True)
     elif ckpt.is_dir():
         click.echo(f"resuming from checkpoint {ckpt}", err=True)
-    pack = _train(build_pack, [lk.name for lk in looks], f"pack {output.name}", inputs=looks,
-                  hidden=widths, kind=adapter, dim=DEFAULT_DIMS[adapter] if dim is None else dim,
-                  target=quality_target(quality), seed=seed, recipe=parse_recipe(recipe), checkpoint=ckpt)
+    common = dict(inputs=looks, target=quality_target(quality), seed=seed, recipe=parse_recipe(recipe),
+                  checkpoint=ckpt)
+    if adapter == "stage":
+        pack = _train(build_family, [lk.name for lk in looks], f"pack {output.name}", **common)
+    else:
+        pack = _train(build_pack, [lk.name for lk in looks], f"pack {output.name}", hidden=widths,
+                      kind=adapter, dim=DEFAULT_DIMS[adapter] if dim is None else dim, **common)
     _report(pack, output, _write(pack, output, key))
 
 
@@ -214,12 +225,14 @@ def add(pack_file: Path, inputs, output: Optional[Path], quality: str, names, in
     the grown pack is unsigned unless --key signs it)."""
     from lutplug.codec.train.recipe import parse_recipe
     from lutplug.codec.pack import load_pack
+    from lutplug.codec.pack_family import add_to_family
     from lutplug.codec.pack_train import add_looks
 
     pack = load_pack(pack_file, *trust_options(pubkey))
     looks = _inputs(inputs, names, _colorspace(input_space, output_space))
     out = output or pack_file
-    grown = _train(add_looks, [lk.name for lk in looks], f"add to {pack_file.name}", pack=pack,
+    grow = add_to_family if pack.spec is None else add_looks
+    grown = _train(grow, [lk.name for lk in looks], f"add to {pack_file.name}", pack=pack,
                    inputs=looks, target=quality_target(quality), seed=seed, recipe=parse_recipe(recipe),
                    checkpoint=out.with_name(out.name + ".ckpt"))
     _report(grown, out, _write(grown, out, key), [lk.name for lk in looks])
@@ -257,11 +270,13 @@ def list_looks(pack_file: Path, as_json: bool, pubkey: Optional[Path]) -> None:
     if as_json:
         click.echo(json.dumps({"file": str(pack_file), "bytes": pack_file.stat().st_size,
                                "signature": str(pack.signature), "adapter": pack.spec,
-                               "looks": rows}, indent=2))
+                               "stage_base": pack.stage_base, "looks": rows}, indent=2))
         return
     spec = pack.spec
-    click.echo(f"{pack_file}: {pack_file.stat().st_size} bytes, {len(rows)} looks, base "
-               f"{spec['model']['hidden']}, adapter {spec['kind']} {spec['dim']}, signature {pack.signature}")
+    base = (f"base {spec['model']['hidden']}, adapter {spec['kind']} {spec['dim']}" if spec is not None
+            else f"stage base {pack.stage_base!r}" if pack.stage_base else "every look its own network")
+    click.echo(f"{pack_file}: {pack_file.stat().st_size} bytes, {len(rows)} looks, {base}, "
+               f"signature {pack.signature}")
     width = max([len(r["name"]) for r in rows] + [4])
     for r in rows:
         q = r["quality"]

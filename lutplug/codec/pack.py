@@ -1,5 +1,7 @@
 """Look packs (.nlutpack): many grades in one signed file — a shared base network plus a tiny
-adapter per look (see :mod:`lutplug.codec.adapters`); looks that need more get their own network.
+adapter per look (see :mod:`lutplug.codec.adapters`), or, for a family of looks, one look's
+table read through a small input stage per look (see :mod:`lutplug.codec.stage`); looks that
+need more get their own network.
 
 Framing is the .nlut container's (:mod:`lutplug.codec.container`) with magic ``NLPK``, its own
 version and preset dictionary and the description under the ``"nlutpack"`` metadata key; the same
@@ -19,9 +21,9 @@ from typing import Dict, List, Optional, Sequence, Union
 import numpy as np
 
 from lutplug import __version__
-from lutplug.codec import adapters, container, layout, signature, trust
+from lutplug.codec import adapters, container, layout, signature, stage, trust
+from lutplug.codec import model as M
 from lutplug.codec import quantize as Q
-from lutplug.codec.model import param_shapes
 from lutplug.codec.nlut import NeuralLUT
 from lutplug.codec.signature import SignatureStatus
 from lutplug.core.lut import LUT1D
@@ -57,9 +59,19 @@ FRAMING = container.Framing(MAGIC, VERSION, "nlutpack", ZDICT, ".nlutpack")
 MAX_PACK_BYTES = 16 << 20
 #: Most looks in one pack.
 MAX_LOOKS = 100_000
-LOOK_KINDS = ("adapter", "solo")
+LOOK_KINDS = ("adapter", "solo", "stage")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+ -]{0,127}$")
-_BASE, _LOOK, _SOLO, _SHAPER = "base.", "look.", "solo.", "shaper."
+_BASE, _LOOK, _SOLO, _SHAPER, _STAGE = "base.", "look.", "solo.", "shaper.", "stage."
+#: A solo look *i* written by this version: its whole .nlut (version 3 bytes, uint8) — stored as
+#: compactly as the standalone file (older packs hold ``solo.i.<param>`` tensors, still read).
+_NLUT = "nlut."
+#: Largest embedded .nlut.
+MAX_EMBEDDED_NLUT = 8 << 20
+#: The pack's stage curve ``C`` (float16 (3, CURVE_KNOTS)); stage look *i* holds ``stage.i.a``,
+#: ``stage.i.M`` and ``stage.i.lattice``.
+_STAGE_CURVE = "stage.curve"
+#: An extracted stage look stores its nodes over the identity at this fraction of its step.
+EXTRACT_STEP_FRACTION = 1 / 8
 
 
 def check_name(name: object) -> str:
@@ -77,7 +89,9 @@ class PackLook:
 
     ``kind`` ``"adapter"``: ``params`` holds the adapter's stored tensors (``X.q`` int8 + ``X.s``
     float16, names from :func:`adapters.look_shapes`); ``"solo"``: ``params`` is a whole stored
-    network with configuration ``model`` (a look the adapter could not fit).
+    network with configuration ``model`` (a look the adapter could not fit); ``"stage"``: the
+    stage ``a``, ``M`` (float16) and ``lattice`` (int8/int16 corrections at step ``info["step"]``)
+    of :mod:`lutplug.codec.stage` into the pack's base look.
     ``domain_min``/``domain_max`` (3,) and the optional ``shaper`` are the look's input mapping, as
     in a .nlut; ``info`` holds title, colorspace, source ({file, bytes, sha256}), grid and quality.
     """
@@ -102,10 +116,11 @@ class PackLook:
 
 @dataclasses.dataclass
 class Pack:
-    """A decoded look pack: adapter ``spec``, stored ``base`` tensors, ``looks`` in order, and the
-    pack-level ``settings``/``created``/``lutplug`` provenance."""
+    """A decoded look pack: adapter ``spec`` (None when no look is an adapter), stored ``base``
+    tensors, ``looks`` in order, the pack-level ``settings``/``created``/``lutplug`` provenance and,
+    with stage looks, ``stage_base`` (the name of the look they read) and ``stage_curve``."""
 
-    spec: dict
+    spec: Optional[dict]
     base: Dict[str, np.ndarray]
     looks: List[PackLook]
     settings: dict = dataclasses.field(default_factory=dict)
@@ -114,6 +129,8 @@ class Pack:
     signature: SignatureStatus = dataclasses.field(default_factory=lambda: SignatureStatus("unsigned"))
     content_hash: str = ""
     source: Optional[str] = None
+    stage_base: Optional[str] = None
+    stage_curve: Optional[np.ndarray] = None
 
     def names(self) -> List[str]:
         return [look.name for look in self.looks]
@@ -135,11 +152,34 @@ class Pack:
         the base and quantised like a .nlut (int8, per-tensor scale; curves per channel)."""
         if look.kind == "solo":
             return dict(look.model or {}), dict(look.params)
+        if look.kind == "stage":
+            step = max(float(look.info["step"]) * EXTRACT_STEP_FRACTION, 2.0 ** -12)
+            return stage.nodes_as_network(self.stage_nodes(look), step)
+        if self.spec is None:
+            raise LutError(f"look {look.name!r} is an adapter but the pack has no adapter base", self.source)
         cfg = dict(self.spec["model"])
         folded = adapters.fold(self.spec, self.base_float(), Q.dequantize_params(look.params))
-        qconf = adapters.qconf(param_shapes(cfg))
+        qconf = adapters.qconf(M.param_shapes(cfg))
         cfg["quant"] = qconf
         return cfg, Q.quantize_params(folded, qconf)
+
+    def base_nodes(self) -> np.ndarray:
+        """Node values float32 (N, N, N, 3) of the stage base look (its network at its grid)."""
+        if self.stage_base is None:
+            raise LutError("the pack has no stage base", self.source)
+        base = self.look(self.stage_base)
+        cfg, params = self.look_params(base)
+        return M.forward_numpy_lattice(params, cfg, int(base.info.get("grid", 33)))
+
+    def stage_nodes(self, look: PackLook, base_nodes: Optional[np.ndarray] = None) -> np.ndarray:
+        """Node values float32 (N, N, N, 3) of a stage look (``base_nodes``: :meth:`base_nodes`,
+        computed when not given)."""
+        if self.stage_curve is None:
+            raise LutError(f"look {look.name!r} is a stage look but the pack has no stage curve", self.source)
+        nodes = self.base_nodes() if base_nodes is None else base_nodes
+        p = look.params
+        pred = stage.predicted_nodes(nodes, {"a": p["a"], "M": p["M"]}, self.stage_curve, p["lattice"].shape[0])
+        return stage.look_nodes(pred, float(look.info["step"]), p["lattice"])
 
     def extract(self, name: str) -> NeuralLUT:
         """The look ``name`` as a standalone :class:`NeuralLUT` (an ordinary .nlut)."""
@@ -169,7 +209,7 @@ class Pack:
         _check_unique([lk.name for lk in self.looks])
         tensors = {_BASE + k: v for k, v in self.base.items()}
         adapter_looks = [lk for lk in self.looks if lk.kind == "adapter"]
-        if adapter_looks:
+        if adapter_looks and self.spec is not None:
             for k in adapters.look_shapes(self.spec):
                 tensors[_LOOK + k + ".q"] = np.stack([lk.params[k + ".q"] for lk in adapter_looks])
                 tensors[_LOOK + k + ".s"] = np.stack([np.asarray(lk.params[k + ".s"], np.float16)
@@ -179,17 +219,25 @@ class Pack:
             rec: dict = {"name": look.name, "kind": look.kind,
                    "domain": [look.domain_min.tolist(), look.domain_max.tolist()]}
             rec.update({k: v for k, v in look.info.items() if v not in ("", {}, None)})
-            if look.kind == "solo":
-                rec["model"] = {k: v for k, v in (look.model or {}).items() if k != "quant"}
-                tensors.update({f"{_SOLO}{i}.{k}": v for k, v in look.params.items()})
+            if look.kind == "solo":  # the embedded .nlut carries everything but the name
+                own = NeuralLUT(dict(look.model or {}), look.params, look.domain_min, look.domain_max,
+                                look.shaper, _embedded_description(look.info))
+                tensors[f"{_NLUT}{i}"] = np.frombuffer(own.to_bytes(), np.uint8)
+                records.append({"name": look.name, "kind": "solo"})
+                continue
+            if look.kind == "stage":
+                tensors.update({f"{_STAGE}{i}.{k}": v for k, v in look.params.items()})
             if look.shaper is not None:
                 tensors[f"{_SHAPER}{i}"] = layout.shaper_tensor(look.shaper)
                 rec["shaper_domain"] = [look.shaper.domain_min.tolist(), look.shaper.domain_max.tolist()]
             records.append(rec)
-        desc = {"format": "nlutpack", "adapter": {**self.spec, "model": {
-                    k: v for k, v in self.spec["model"].items() if k != "quant"}},
-                "created": self.created, "lutplug": self.lutplug, "settings": self.settings,
-                "looks": records}
+        desc: dict = {"format": "nlutpack", "created": self.created, "lutplug": self.lutplug,
+                      "settings": self.settings, "looks": records}
+        if self.spec is not None:
+            desc["adapter"] = {**self.spec, "model": {k: v for k, v in self.spec["model"].items() if k != "quant"}}
+        if self.stage_base is not None and self.stage_curve is not None:
+            desc["stage"] = {"base": self.stage_base, "knots": stage.KNOTS, "curve_knots": stage.CURVE_KNOTS}
+            tensors[_STAGE_CURVE] = np.asarray(self.stage_curve, np.float16)
         return container.encode(tensors, desc, FRAMING)
 
     def save(self, path: PathLike) -> int:
@@ -304,11 +352,15 @@ def _interpret(d: dict, tensors: Dict[str, np.ndarray], values: bool) -> Pack:
     if d.get("format") != "nlutpack":
         raise LutError("description does not describe an nlutpack")
     given = d.get("adapter")
-    if not isinstance(given, dict):
-        raise LutError("adapter specification is not an object")
-    adapters.check_spec(given)
-    spec = {"kind": given["kind"], "dim": given["dim"], "model": dict(given["model"])}
-    base = _stored(tensors, _BASE, adapters.shared_shapes(spec), "base", values=values)
+    spec: Optional[dict] = None
+    base: Dict[str, np.ndarray] = {}
+    if given is not None:
+        if not isinstance(given, dict):
+            raise LutError("adapter specification is not an object")
+        adapters.check_spec(given)
+        spec = {"kind": given["kind"], "dim": given["dim"], "model": dict(given["model"])}
+        base = _stored(tensors, _BASE, adapters.shared_shapes(spec), "base", values=values)
+    stage_base, curve = _stage_section(d, tensors, values)
     records = d.get("looks")
     if not isinstance(records, list) or len(records) > MAX_LOOKS:
         raise LutError(f"'looks' must be a list of at most {MAX_LOOKS} looks")
@@ -319,8 +371,11 @@ def _interpret(d: dict, tensors: Dict[str, np.ndarray], values: bool) -> Pack:
         if not isinstance(d.get(key, ""), str):
             raise LutError(f"'{key}' must be a string")
     n_adapter = sum(1 for r in records if isinstance(r, dict) and r.get("kind") == "adapter")
-    stacks = _stored(tensors, _LOOK, adapters.look_shapes(spec), "look", (n_adapter,), values) \
-        if n_adapter else {}
+    stacks: Dict[str, np.ndarray] = {}
+    if n_adapter:
+        if spec is None:
+            raise LutError("adapter looks need an adapter specification")
+        stacks = _stored(tensors, _LOOK, adapters.look_shapes(spec), "look", (n_adapter,), values)
     looks, a = [], 0
     for i, rec in enumerate(records):
         if not isinstance(rec, dict):
@@ -331,10 +386,38 @@ def _interpret(d: dict, tensors: Dict[str, np.ndarray], values: bool) -> Pack:
             a += 1
         looks.append(look)
     _check_unique([lk.name for lk in looks])
+    _check_stage_base(stage_base, looks)
     if tensors:
         raise LutError(f"unexpected tensors {sorted(tensors)[:5]}")
     return Pack(spec, base, looks, dict(d.get("settings", {})), d.get("created", ""),
-                d.get("lutplug", ""))
+                d.get("lutplug", ""), stage_base=stage_base, stage_curve=curve)
+
+
+def _stage_section(d: dict, tensors: Dict[str, np.ndarray], values: bool) -> tuple:
+    """(base look name, curve float32 (3, CURVE_KNOTS)) of the description's ``"stage"`` section
+    (and its tensor, taken out of ``tensors``), or (None, None) when there is none."""
+    sec = d.get("stage")
+    if sec is None:
+        return None, None
+    if not isinstance(sec, dict) or sec.get("knots") != stage.KNOTS or sec.get("curve_knots") != stage.CURVE_KNOTS:
+        raise LutError(f"'stage' must be {{base, knots: {stage.KNOTS}, curve_knots: {stage.CURVE_KNOTS}}}")
+    curve = tensors.pop(_STAGE_CURVE, None)
+    if curve is None or curve.dtype != np.float16 or tuple(curve.shape) != (3, stage.CURVE_KNOTS):
+        raise LutError(f"tensor {_STAGE_CURVE!r} must be float16 (3, {stage.CURVE_KNOTS})")
+    if values and not np.all(np.isfinite(curve)):
+        raise LutError(f"tensor {_STAGE_CURVE!r} holds NaN or infinite values")
+    return check_name(sec.get("base")), (np.asarray(curve, np.float32) if values else curve)
+
+
+def _check_stage_base(base: Optional[str], looks: Sequence[PackLook]) -> None:
+    """Stage looks need a base look of kind solo without a shaper, and the base none of them."""
+    if not any(lk.kind == "stage" for lk in looks):
+        return
+    found = [lk for lk in looks if lk.name == base]
+    if base is None or not found:
+        raise LutError(f"stage looks read the base look {base!r}, which the pack does not hold")
+    if found[0].kind != "solo" or found[0].shaper is not None:
+        raise LutError(f"the stage base {base!r} must be a solo look without a shaper")
 
 
 _INFO_KEYS = {"title": str, "colorspace": dict, "source": dict, "quality": dict, "grid": int}
@@ -346,6 +429,10 @@ def _interpret_look(i: int, rec: dict, tensors: Dict[str, np.ndarray], values: b
     kind = rec.get("kind")
     if kind not in LOOK_KINDS:
         raise LutError(f"{field}: kind {kind!r} is not one of {LOOK_KINDS}")
+    if kind == "solo" and f"{_NLUT}{i}" in tensors:
+        if set(rec) != {"name", "kind"} or f"{_SHAPER}{i}" in tensors:
+            raise LutError(f"{field}: a look stored as a .nlut has only a name and a kind")
+        return _embedded_look(name, tensors.pop(f"{_NLUT}{i}"), values)
     dom = rec.get("domain")
     if not isinstance(dom, list) or len(dom) != 2:
         raise LutError(f"{field}: 'domain' must be [min, max]")
@@ -373,7 +460,18 @@ def _interpret_look(i: int, rec: dict, tensors: Dict[str, np.ndarray], values: b
         if values:
             shaper = LUT1D(sh.astype(np.float32), lo, hi, source=field)
     model, params = None, {}
-    if kind == "solo":
+    if kind == "stage":
+        info["step"] = _stage_step(rec.get("step"), field)
+        prefix = f"{_STAGE}{i}."
+        params = {k[len(prefix):]: tensors.pop(k) for k in [k for k in tensors if k.startswith(prefix)]}
+        problems = stage.check_look(params, info.get("grid", 0), field)
+        if problems:
+            raise LutError(problems[0])
+        if values and not all(np.all(np.isfinite(params[k])) for k in stage.LOOK_SHAPES):
+            raise LutError(f"{field}: stage tensors hold NaN or infinite values")
+        if shaper is not None or sh is not None:
+            raise LutError(f"{field}: a stage look has no shaper")
+    elif kind == "solo":
         model = rec.get("model")
         if not isinstance(model, dict):
             raise LutError(f"{field}: a solo look needs its 'model'")
@@ -386,6 +484,43 @@ def _interpret_look(i: int, rec: dict, tensors: Dict[str, np.ndarray], values: b
         if values:
             layout.check_integers(model, params, field)
     return PackLook(name, kind, params, dmin, dmax, shaper, info, model)
+
+
+def _embedded_description(info: dict) -> dict:
+    """The .nlut description of a solo look's ``info`` (title, colour tags, source, grid, quality)."""
+    src = info.get("source") or {}
+    prov = {"grid": info.get("grid", 33), "source": src.get("file"), "source_bytes": src.get("bytes"),
+            "source_sha256": src.get("sha256")}
+    return {"title": info.get("title", ""), "colorspace": dict(info.get("colorspace", {})),
+            "provenance": {k: v for k, v in prov.items() if v is not None},
+            "quality": dict(info.get("quality", {}))}
+
+
+def _embedded_look(name: str, blob, values: bool) -> PackLook:
+    """A solo look stored as a whole .nlut (uint8 bytes; read with every .nlut check): its
+    network, domain, shaper, title, colour tags, source and quality."""
+    from lutplug.codec.nlut import from_bytes_unverified
+
+    field = f"look {name!r}"
+    if blob.dtype != np.uint8 or len(blob.shape) != 1 or not 0 < blob.shape[0] <= MAX_EMBEDDED_NLUT:
+        raise LutError(f"{field}: its .nlut must be 1 to {MAX_EMBEDDED_NLUT} bytes (uint8)")
+    if not values:
+        return PackLook(name, "solo", {}, np.zeros(3), np.ones(3), None, {}, {})
+    own = from_bytes_unverified(np.asarray(blob).tobytes(), field)
+    d, prov = own.description, own.description.get("provenance", {}) or {}
+    info = {"title": own.title, "colorspace": dict(d.get("colorspace", {}) or {}), "grid": own.size,
+            "quality": dict(d.get("quality", {}) or {})}
+    if prov.get("source"):
+        info["source"] = {"file": prov.get("source"), "bytes": prov.get("source_bytes"),
+                          "sha256": prov.get("source_sha256")}
+    model = {k: v for k, v in own.config.items() if k != "quant"}
+    return PackLook(name, "solo", dict(own.params), own.domain_min, own.domain_max, own.shaper, info, model)
+
+
+def _stage_step(value: object, field: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 2.0 ** -16 <= value <= 1.0:
+        raise LutError(f"{field}: a stage look needs a 'step' between 2^-16 and 1")
+    return float(value)
 
 
 def new_look(name: str, kind: str, params: Dict[str, np.ndarray], lut, info: dict,

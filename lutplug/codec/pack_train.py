@@ -79,7 +79,7 @@ def look_input(path: PathLike, name: Optional[str] = None, colorspace: Optional[
         raise exc.with_path(p) from None
 
 
-def _job_key(spec: dict, inputs: Sequence[LookInput], rc: dict, seed: int, base: Optional[Pack]) -> str:
+def job_key(spec: dict, inputs: Sequence[LookInput], rc: dict, seed: int, base: Optional[Pack]) -> str:
     h = hashlib.sha256(json.dumps([spec, rc, seed, __version__], sort_keys=True, default=str).encode())
     if base is not None:
         h.update(base.to_bytes())
@@ -292,34 +292,54 @@ def _quality_dict(report, target: QualityTarget) -> dict:
             "points": report.points, "meets_target": report.meets(target)}
 
 
-def _measure(pack: Pack, look: PackLook, lut: LUT3D, target: QualityTarget, seed: int) -> None:
+def measure_look(pack: Pack, look: PackLook, lut: LUT3D, target: QualityTarget, seed: int) -> None:
     report = quality_report(lut, pack.extract(look.name), n_random=EVAL_POINTS, seed=seed)
     look.info["quality"] = _quality_dict(report, target)
 
 
-def _solo(look: PackLook, inp: LookInput, target: QualityTarget, seed: int, recipe: Optional[dict],
-          ckpt: Checkpoint) -> PackLook:
-    """The look with its own network from the standalone codec (size search), checkpointed."""
+def standalone_nlut(inp: LookInput, target: QualityTarget, seed: int, recipe: Optional[dict],
+                    done: Optional[Path] = None):
+    """The look's own .nlut from the standalone codec (size search), read from ``done`` when that
+    file exists, else compressed and (``done`` given) written there."""
     from lutplug.codec.compress import compress
     from lutplug.codec.nlut import from_bytes
 
-    done = ckpt.path(f"solo-{inp.name}.nlut")
     if done is not None and done.is_file():
-        nlut = from_bytes(done.read_bytes(), str(done))
-    else:
-        # the pack recipe's overrides that the standalone codec knows (quick drafts and tests)
-        solo = {k: v for k, v in (recipe or {}).items() if k in FIT_RECIPE or k in DEFAULT_RECIPE}
-        if recipe and "n_train" in recipe:
-            solo["n_random_train"] = recipe["n_train"]
-        nlut = compress(inp.lut, target=target, seed=seed, n_random=EVAL_POINTS, recipe=solo or None).nlut
-        if done is not None:
-            atomic_write(done, nlut.to_bytes())
+        return _with_source(from_bytes(done.read_bytes(), str(done)), inp)
+    # the pack recipe's overrides that the standalone codec knows (quick drafts and tests)
+    solo = {k: v for k, v in (recipe or {}).items()
+            if k in FIT_RECIPE or k in DEFAULT_RECIPE or k == "search_seconds"}
+    if recipe and "n_train" in recipe:
+        solo["n_random_train"] = recipe["n_train"]
+    nlut = compress(inp.lut, target=target, seed=seed, n_random=EVAL_POINTS, recipe=solo or None).nlut
+    if done is not None:
+        atomic_write(done, nlut.to_bytes())
+    return _with_source(nlut, inp)
+
+
+def _with_source(nlut, inp: LookInput):
+    """``nlut`` with the look's source file recorded, as ``lutplug compress FILE`` records it."""
+    src = inp.info.get("source") or {}
+    if src:
+        nlut.description.setdefault("provenance", {}).update(
+            source=src.get("file"), source_bytes=src.get("bytes"), source_sha256=src.get("sha256"))
+    return nlut
+
+
+def as_solo(look: PackLook, nlut) -> PackLook:
+    """``look`` holding ``nlut``'s network (kind ``"solo"``) and quality."""
     cfg = {k: v for k, v in nlut.config.items() if k != "quant"}
     info = {**look.info, "quality": dict(nlut.description.get("quality", {}))}
     return dataclasses.replace(look, kind="solo", params=dict(nlut.params), model=cfg, info=info)
 
 
-def _stored_lut(lut: LUT3D) -> LUT3D:
+def solo_look(look: PackLook, inp: LookInput, target: QualityTarget, seed: int, recipe: Optional[dict],
+              ckpt: Checkpoint) -> PackLook:
+    """The look with its own network from the standalone codec, checkpointed."""
+    return as_solo(look, standalone_nlut(inp, target, seed, recipe, ckpt.path(f"solo-{inp.name}.nlut")))
+
+
+def stored_lut(lut: LUT3D) -> LUT3D:
     """``lut`` with its shaper (if any) resampled to as few entries as the codec stores."""
     from lutplug.codec.compress import compact_shaper
 
@@ -330,6 +350,8 @@ def _train_looks(pack: Pack, inputs: Sequence[LookInput], shared0: dict, frozen:
                  target: QualityTarget, seed: int, rc: dict, recipe: Optional[dict],
                  ckpt: Checkpoint, progress: Progress, fallback: bool) -> Pack:
     spec = pack.spec
+    if spec is None:
+        raise LutError("the pack has no adapter base to train adapters on", pack.source)
     trained = ckpt.path("trained.nlutpack")
     if trained is not None and trained.is_file():
         result = read_pack(trained.read_bytes(), source=str(trained))
@@ -343,10 +365,10 @@ def _train_looks(pack: Pack, inputs: Sequence[LookInput], shared0: dict, frozen:
         look_q = adapters.qconf(looks_f)
         new = [new_look(inp.name, "adapter",
                         Q.quantize_params({k: v[i] for k, v in looks_f.items()}, look_q),
-                        _stored_lut(inp.lut), inp.info) for i, inp in enumerate(inputs)]
+                        stored_lut(inp.lut), inp.info) for i, inp in enumerate(inputs)]
         result = dataclasses.replace(pack, base=base).with_looks(list(pack.looks) + new)
         for look, inp in zip(new, inputs):
-            _measure(result, look, inp.lut, target, seed)
+            measure_look(result, look, inp.lut, target, seed)
             progress({"stage": "measured", "look": inp.name, **look.info["quality"]})
         if trained is not None:
             atomic_write(trained, result.to_bytes())
@@ -357,7 +379,7 @@ def _train_looks(pack: Pack, inputs: Sequence[LookInput], shared0: dict, frozen:
         if source is None or look.kind != "adapter" or look.meets_target or not fallback:
             continue
         progress({"stage": "solo", "look": look.name})
-        looks[i] = _solo(look, source, target, seed, recipe, ckpt)
+        looks[i] = solo_look(look, source, target, seed, recipe, ckpt)
         progress({"stage": "measured", "look": look.name, **looks[i].info["quality"]})
     return result.with_looks(looks)
 
@@ -376,7 +398,7 @@ def build_pack(inputs: Sequence[LookInput], *, hidden=DEFAULT_HIDDEN, kind: str 
     rc = {**PACK_RECIPE, **(recipe or {})}
     settings = {"target": target.as_dict(), "seed": seed, "recipe": recipe or {}}
     empty = Pack(spec, {}, [], settings, utc_now(), __version__)
-    ckpt = Checkpoint(checkpoint, _job_key(spec, inputs, rc, seed, None))
+    ckpt = Checkpoint(checkpoint, job_key(spec, inputs, rc, seed, None))
     pack = _train_looks(empty, inputs, adapters.init_shared(spec, seed), False, target=target,
                         seed=seed, rc=rc, recipe=recipe, ckpt=ckpt, progress=progress or _quiet,
                         fallback=fallback)
@@ -391,8 +413,10 @@ def add_looks(pack: Pack, inputs: Sequence[LookInput], *,
     """``pack`` plus new looks whose adapters are trained against the pack's FIXED base (the base
     and the existing looks are unchanged, byte for byte)."""
     _check_inputs(inputs, pack.names())
+    if pack.spec is None:
+        raise LutError("the pack has no adapter base (add looks with add_to_family)", pack.source)
     rc = {**PACK_RECIPE, **(recipe or {})}
-    ckpt = Checkpoint(checkpoint, _job_key(pack.spec, inputs, rc, seed, pack))
+    ckpt = Checkpoint(checkpoint, job_key(pack.spec, inputs, rc, seed, pack))
     out = _train_looks(pack, inputs, pack.base_float(), True, target=target, seed=seed, rc=rc,
                        recipe=recipe, ckpt=ckpt, progress=progress or _quiet, fallback=fallback)
     ckpt.remove()

@@ -172,7 +172,8 @@ def _colorspace(input_space, output_space) -> dict:
                    "an own output layer, a conditioning vector or low-rank weight deltas.")
 @click.option("--dim", type=click.IntRange(0, 256), default=None,
               help="Adapter size: conditioning dimensions / delta rank (default 16 / 2; head: 0).")
-@click.option("--hidden", default="64", show_default=True, help="Base hidden widths, comma-separated.")
+@click.option("--hidden", default="64", show_default=True,
+              help="Base hidden widths, comma-separated (adapter packs).")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--restart", is_flag=True, help="Ignore a checkpoint of an earlier run.")
 @_KEY
@@ -180,7 +181,9 @@ def _colorspace(input_space, output_space) -> dict:
 def build(inputs, output: Path, quality: str, names, input_space, output_space, adapter: str,
           dim: Optional[int], hidden: str, seed: int, restart: bool, key: Optional[Path],
           recipe: Optional[str]) -> None:
-    """Train one pack from LUT files and folders (all looks batched, checkpointed, resumable)."""
+    """Build one pack from LUT files and folders: by default every look compressed on its own
+    first, then, for a family, one base look and a stage per look wherever that is smaller
+    (checkpointed, resumable); --adapter head|cond|lora trains a shared base network instead."""
     import shutil
 
     from lutplug.codec.train.recipe import parse_recipe

@@ -61,7 +61,7 @@ def test_the_stage_maths_are_what_the_format_describes():
     u = np.random.default_rng(0).random((500, 3), dtype=np.float32)
     look_params = {"a": np.stack([np.linspace(0.1, 0.9, S.KNOTS)] * 3).astype(np.float32),
                    "M": np.asarray(MIXES["cam_b"][2], np.float32)}
-    curve = np.stack([np.linspace(S.CURVE_LO, S.CURVE_HI, S.CURVE_KNOTS) ** 1] * 3).astype(np.float32)
+    curve = np.stack([np.linspace(S.CURVE_LO, S.CURVE_HI, S.CURVE_KNOTS)] * 3).astype(np.float32)
     e = 0.1 + 0.8 * u  # A is linear here: its value at u
     m = (0.01 * np.sinh(e * np.arcsinh(222 / 0.01))) @ look_params["M"].T
     v = np.clip(np.arcsinh(m / 0.01) / np.arcsinh(222 / 0.01), 0, 1)  # C is the identity here

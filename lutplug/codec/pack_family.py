@@ -145,20 +145,17 @@ def _own_bytes(look: PackLook) -> int:
 def _staged(pack: Pack, base_nodes: np.ndarray, inputs: Sequence[LookInput],
             fitted: Sequence[Dict[str, np.ndarray]], target: QualityTarget, seed: int,
             progress: Progress) -> Pack:
-    """``pack`` with each of ``inputs`` (solo in ``pack``, or not yet there) as a stage look where
-    that meets ``target`` when extracted and makes the pack's bytes smaller."""
+    """``pack`` with each of ``inputs`` (a solo look in ``pack``) replaced, in place, by a stage
+    look where that meets ``target`` when extracted and makes the pack's bytes smaller."""
     assert pack.stage_curve is not None
     for inp, fit in zip(inputs, fitted):
-        others = [lk for lk in pack.looks if lk.name != inp.name]
-        current = pack.look(inp.name) if inp.name in pack.names() else None
         found = stage_params(base_nodes, pack.stage_curve, fit, inp.lut, target)
         event = {"stage": "measured", "look": inp.name, "stage_step": None if found is None else found[1]}
         if found is not None:
             look = new_look(inp.name, "stage", found[0], stored_lut(inp.lut), {**inp.info, "step": found[1]})
-            trial = pack.with_looks(others + [look])
+            trial = pack.with_looks([look if lk.name == inp.name else lk for lk in pack.looks])
             measure_look(trial, look, inp.lut, target, seed)
-            with_solo = len(pack.with_looks(others + ([current] if current else [])).to_bytes())
-            if look.meets_target and (current is None or len(trial.to_bytes()) < with_solo):
+            if look.meets_target and len(trial.to_bytes()) < len(pack.to_bytes()):
                 pack = trial
         kept = pack.look(inp.name)
         progress({**event, "kind": kept.kind, **kept.info["quality"]})

@@ -27,6 +27,7 @@ from typing import Dict, Tuple
 import numpy as np
 
 from lutplug.codec import model as M
+from lutplug.codec.model.numpy_net import pwl_np
 from lutplug.core.interpolate import tetrahedral
 from lutplug.core.lut import lattice
 
@@ -62,14 +63,11 @@ def log_decode(e):
 
 def value_curve(c: np.ndarray, x: np.ndarray, lo: float = 0.0, hi: float = 1.0) -> np.ndarray:
     """Per-channel piecewise-linear curve: ``c`` (3, K) values at K uniform knots over [lo, hi],
-    read at ``x`` (M, 3) clamped to [lo, hi]. float32 (M, 3)."""
-    k = c.shape[1]
-    t = (np.clip(x, lo, hi) - np.float32(lo)) * np.float32((k - 1) / (hi - lo))
-    i = np.minimum(t.astype(np.int32), k - 2)
-    f = t - i
-    flat = np.asarray(c, np.float32).reshape(-1)
-    idx = i + (np.arange(3, dtype=np.int32) * k)[None, :]
-    return flat[idx] + (flat[idx + 1] - flat[idx]) * f
+    read at ``x`` (M, 3) clamped to [lo, hi] (the network's curves, rescaled). float32 (M, 3)."""
+    x = np.asarray(x, np.float32)
+    if (lo, hi) != (0.0, 1.0):
+        x = (x - np.float32(lo)) / np.float32(hi - lo)
+    return pwl_np(np.asarray(c, np.float32), x)
 
 
 def stage_coords(look: Dict[str, np.ndarray], curve: np.ndarray, u: np.ndarray) -> np.ndarray:

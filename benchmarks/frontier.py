@@ -3,6 +3,7 @@ at the T1 ("invisible") target, side by side in one run.
 
     .venv/bin/python benchmarks/frontier.py [--luts ../shared/luts] [--out benchmarks/results]
                                             [--only PATTERN] [--threads 2]
+                                            [--search-seconds S] [--recipe JSON]
 
 * lutplug: ``compress`` → the whole .nlut file's bytes → bake back to the source's native grid →
   quality against the source (lattice + 200k seeded points; ΔE00 on sRGB-encoded clipped outputs).
@@ -33,6 +34,7 @@ from lutplug import __version__
 from lutplug.codec.compress import compress
 from lutplug.codec import lean
 from lutplug.codec.nlut import from_bytes, load_nlut
+from lutplug.codec.train.recipe import parse_recipe
 from lutplug.core.formats import read_lut
 from lutplug.core.lut import LUT3D, lattice
 from lutplug.core.load import as_lut3d
@@ -150,6 +152,8 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--search-seconds", type=float, default=None,
                     help="the size search's modelled time per LUT (lutplug compress --search-seconds)")
+    ap.add_argument("--recipe", default=None, help="training overrides as JSON (lutplug compress "
+                    "--recipe), e.g. '{\"deep_steps_factor\": 1.0}'; --search-seconds adds to it")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--shard", default="", help="K/N: run every N-th file starting at K (0-based), "
                     "writing frontier_shardK.json; combine shards with --merge")
@@ -207,14 +211,16 @@ def main() -> None:
     earlier_a = {}
     if args.reuse_a is not None:
         earlier_a = {r["file"]: r["baseline_a"] for r in json.loads(args.reuse_a.read_text())["rows"]}
+    recipe = parse_recipe(args.recipe) or {}
+    if args.search_seconds is not None:
+        recipe["search_seconds"] = args.search_seconds
     rows = []
     name = f"frontier_shard{args.shard.split('/')[0]}" if args.shard else "frontier"
     for path in files:
         lut = as_lut3d(read_lut(path))
         row = {"file": path.name, "grid": lut.size, "shaper": lut.shaper is not None,
                "source_bytes": path.stat().st_size}
-        row["lutplug"] = lutplug_codec(lut, path, workdir, args.seed,
-                                       None if args.search_seconds is None else {"search_seconds": args.search_seconds})
+        row["lutplug"] = lutplug_codec(lut, path, workdir, args.seed, recipe)
         row["baseline_a"] = earlier_a.get(path.name) or baseline_a(lut)
         g = gmic.get(path.name)
         row["baseline_b"] = g if g else {"status": "not run"}

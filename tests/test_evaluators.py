@@ -119,3 +119,17 @@ def test_torch_evaluator_chunks_large_inputs(monkeypatch):
     x = _inputs(n)
     out = torch_eval.TorchEvaluator(n)(torch.from_numpy(x)).numpy()
     np.testing.assert_allclose(out, n.apply(x), atol=1e-5)
+
+
+def test_relu_is_numpy_maximum_in_place():
+    # act_np's ReLU (against a row of zeros, for speed) is np.maximum(z, 0) bit for bit, in place,
+    # NaN and infinities included
+    from lutplug.codec.model.numpy_net import act_np
+
+    z = np.random.default_rng(3).standard_normal((64, 40)).astype(np.float32)
+    z[0, :4] = [np.nan, np.inf, -np.inf, -0.0]
+    ref = np.maximum(z, np.float32(0.0))
+    out = act_np("relu", z)
+    assert out is z
+    np.testing.assert_array_equal(out.view(np.uint32)[1:], ref.view(np.uint32)[1:])
+    assert np.isnan(out[0, 0]) and out[0, 1] == np.inf and out[0, 2] == 0 and out[0, 3] == 0

@@ -28,8 +28,8 @@ def pwl_np(c: np.ndarray, x: np.ndarray) -> np.ndarray:
 
 
 def act_np(name, z):
-    if name == "relu":
-        return np.maximum(z, np.float32(0.0), out=z)
+    if name == "relu":  # in place; against a row of zeros: numpy's loop for a scalar is ~3x slower
+        return np.maximum(z, np.zeros(z.shape[-1:], z.dtype), out=z)
     if name == "silu":
         return z / (1.0 + np.exp(-z))
     if name == "tanh":

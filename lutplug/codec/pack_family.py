@@ -148,6 +148,7 @@ def _staged(pack: Pack, base_nodes: np.ndarray, inputs: Sequence[LookInput],
     """``pack`` with each of ``inputs`` (a solo look in ``pack``) replaced, in place, by a stage
     look where that meets ``target`` when extracted and makes the pack's bytes smaller."""
     assert pack.stage_curve is not None
+    size = len(pack.to_bytes())
     for inp, fit in zip(inputs, fitted):
         found = stage_params(base_nodes, pack.stage_curve, fit, inp.lut, target)
         event = {"stage": "measured", "look": inp.name, "stage_step": None if found is None else found[1]}
@@ -155,8 +156,9 @@ def _staged(pack: Pack, base_nodes: np.ndarray, inputs: Sequence[LookInput],
             look = new_look(inp.name, "stage", found[0], stored_lut(inp.lut), {**inp.info, "step": found[1]})
             trial = pack.with_looks([look if lk.name == inp.name else lk for lk in pack.looks])
             measure_look(trial, look, inp.lut, target, seed)
-            if look.meets_target and len(trial.to_bytes()) < len(pack.to_bytes()):
-                pack = trial
+            trial_size = len(trial.to_bytes())
+            if look.meets_target and trial_size < size:
+                pack, size = trial, trial_size
         kept = pack.look(inp.name)
         progress({**event, "kind": kept.kind, **kept.info["quality"]})
     return pack

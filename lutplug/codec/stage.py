@@ -110,11 +110,10 @@ def free_nodes(target: np.ndarray, predicted: np.ndarray) -> np.ndarray:
 def residual(target: np.ndarray, predicted: np.ndarray, step: float) -> np.ndarray:
     """Integer corrections (N, N, N, 3) at ``step`` (hdr-encoded units; int8, or int16 when a
     value needs it; 0 at :func:`free_nodes`)."""
-    q = np.rint((M.hdr_encode(target) - M.hdr_encode(predicted)) / step)
-    q[free_nodes(target, predicted)] = 0
-    q = np.clip(q, np.iinfo(np.int16).min, np.iinfo(np.int16).max)
-    small = np.abs(q).max(initial=0) <= np.iinfo(np.int8).max
-    return q.astype(np.int8 if small else np.int16)
+    goal, base = M.hdr_encode(target), M.hdr_encode(predicted)
+    free = free_nodes(target, predicted)
+    goal[free] = base[free]
+    return M.residual_steps(goal, base, step)
 
 
 def look_nodes(predicted: np.ndarray, step: float, q: np.ndarray) -> np.ndarray:
@@ -150,7 +149,6 @@ def nodes_as_network(nodes: np.ndarray, step: float) -> Tuple[dict, Dict[str, np
     config, stored = identity_network()
     grid = nodes.shape[0]
     predicted = M.forward_numpy_lattice(stored, config, grid)
-    q = np.clip(np.rint((M.hdr_encode(nodes) - M.hdr_encode(predicted)) / step), -32767, 32767)
-    q = q.astype(np.int8 if np.abs(q).max(initial=0) <= np.iinfo(np.int8).max else np.int16)
+    q = M.residual_steps(M.hdr_encode(nodes), M.hdr_encode(predicted), step)
     config = dict(config, lattice={"grid": grid, "step": float(step), "interpolation": "tetrahedral"})
     return config, dict(stored, lattice=q)

@@ -42,6 +42,13 @@ def lattice_nodes(params, config: dict, workers: Optional[int] = None) -> np.nda
     return corrected_nodes(net, float(spec["step"]), residual)
 
 
+def residual_steps(encoded_target: np.ndarray, encoded_predicted: np.ndarray, step: float) -> np.ndarray:
+    """The integer residual of a lattice: ``(target - predicted) / step`` rounded (both
+    :func:`hdr_encode`-d), clipped to int16 and stored as int8 where every value fits, else int16."""
+    q = np.clip(np.rint((encoded_target - encoded_predicted) / step), -32767, 32767)
+    return q.astype(np.int8 if np.abs(q).max(initial=0) <= np.iinfo(np.int8).max else np.int16)
+
+
 def corrected_nodes(encoded: np.ndarray, step: float, residual: np.ndarray) -> np.ndarray:
     """Node values from the predictor's :func:`hdr_encode`-d nodes float32 (N, N, N, 3) and the
     integer residual: ``hdr_decode(encoded + step * residual)``, float32 (the size search

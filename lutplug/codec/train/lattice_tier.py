@@ -68,10 +68,9 @@ class _Grid:
 
     def candidate(self, step: float) -> Optional[Tuple[dict, Dict[str, np.ndarray], np.ndarray]]:
         """(config, stored, node values) at ``step``, or None when the residual exceeds int16."""
-        q = np.rint((self.goal - self.base) / step)
-        if np.abs(q).max() > np.iinfo(np.int16).max:
+        if np.abs(np.rint((self.goal - self.base) / step)).max() > np.iinfo(np.int16).max:
             return None
-        q = q.astype(np.int8 if np.abs(q).max() <= np.iinfo(np.int8).max else np.int16)
+        q = M.residual_steps(self.goal, self.base, step)
         cfg = dict(self.config, lattice={"grid": self.grid, "step": float(step),
                                          "interpolation": self.interpolation})
         return cfg, dict(self.stored, lattice=q), M.corrected_nodes(self.base, step, q)

@@ -11,7 +11,8 @@ torch = pytest.importorskip("torch")
 CASES = [dict(seed=1), dict(seed=2, shaper=True), dict(seed=3, act="relu", skip="identity", center=True),
          dict(seed=4, act="sin", fourier=0, curves=0, skip="none"),
          dict(seed=5, act="tanh", hidden=(8, 8, 8)), dict(seed=6, minmax=True, center=True, fourier=1),
-         dict(seed=7, act="relu", fourier=0, center=True, hidden=(16,), shaper=True, fixes=12)]
+         dict(seed=7, act="relu", fourier=0, center=True, hidden=(16,), shaper=True, fixes=12),
+         dict(seed=8, act="relu", fourier=0, center=True, hidden=(32, 16, 8))]
 
 
 def _inputs(n, count=4096, seed=0):
@@ -119,6 +120,24 @@ def test_torch_evaluator_chunks_large_inputs(monkeypatch):
     x = _inputs(n)
     out = torch_eval.TorchEvaluator(n)(torch.from_numpy(x)).numpy()
     np.testing.assert_allclose(out, n.apply(x), atol=1e-5)
+
+
+@pytest.mark.parametrize("knots", [2, 9, 17])
+def test_curve_is_per_channel_linear_interpolation(knots):
+    # pwl_np against numpy's interp of each channel's knots (inputs clamped to [0, 1]), for
+    # (M, 3) and (3, M) layouts, with and without reused scratch buffers
+    from lutplug.codec.model.numpy_net import pwl_np
+
+    rng = np.random.default_rng(knots)
+    c = rng.standard_normal((3, knots)).astype(np.float32)
+    x = (rng.random((5000, 3)) * 1.4 - 0.2).astype(np.float32)
+    x[:3] = [[0.0, 1.0, 0.5], [1.0, 0.0, np.float32(1 - 2 ** -24)], [np.inf, -np.inf, 2.0]]
+    xs = np.linspace(0.0, 1.0, knots)
+    ref = np.stack([np.interp(np.clip(x[:, k], 0, 1), xs, c[k]) for k in range(3)], axis=1)
+    scratch: dict = {}
+    for _ in range(2):
+        np.testing.assert_allclose(pwl_np(c, x, scratch), ref, rtol=0, atol=1e-6)
+        np.testing.assert_array_equal(pwl_np(c, np.ascontiguousarray(x.T), axis=0).T, pwl_np(c, x))
 
 
 def test_relu_is_numpy_maximum_in_place():

@@ -4,7 +4,8 @@ import pytest
 colour = pytest.importorskip("colour")
 from colour.algebra import table_interpolation_tetrahedral, table_interpolation_trilinear
 
-from lutplug.core.interpolate import linear_1d, tetrahedral, trilinear
+from lutplug.core.interpolate import linear_1d, tetrahedral, trilinear, trilinear_resample
+from lutplug.core.lut import lattice
 from tests.helpers import random_table
 
 
@@ -45,6 +46,19 @@ def test_tetrahedral_exact_on_affine_functions():
     table = (rgb @ m.T + [0.01, -0.02, 0.03]).astype(np.float32)
     u = np.random.default_rng(2).random((5000, 3))
     np.testing.assert_allclose(tetrahedral(table, u), u @ m.T + [0.01, -0.02, 0.03], atol=1e-6)
+
+
+@pytest.mark.parametrize("n, size", [(2, 9), (5, 5), (17, 65), (33, 8)])
+def test_trilinear_resample_is_colour_science_at_every_node(n, size):
+    # a table read one axis at a time at every node of a size³ lattice: colour-science's
+    # trilinear at those points, and bit for bit our point-wise trilinear
+    table = random_table(n, seed=n + size)
+    out = trilinear_resample(table, size)
+    assert out.shape == (size, size, size, 3) and out.dtype == np.float32
+    u = lattice(size)
+    ref = table_interpolation_trilinear(u.astype(np.float64), table.transpose(2, 1, 0, 3).astype(np.float64))
+    np.testing.assert_allclose(out.reshape(-1, 3), ref, atol=2e-6)
+    np.testing.assert_array_equal(out.reshape(-1, 3), trilinear(table, u))
 
 
 def test_nodes_are_reproduced_and_shape_kept():

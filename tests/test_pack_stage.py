@@ -98,7 +98,7 @@ def test_a_family_becomes_stage_looks_that_meet_t1_and_beat_their_own_networks(b
     assert list(kinds.values()).count("stage") >= 1
     for inp in family[:4]:
         extracted = built.extract(inp.name)
-        report = quality_report(inp.lut, extracted.bake(N), n_random=20_000)
+        report = quality_report(inp.lut, extracted.bake(extracted.bake_size(N)))  # as hosts bake it
         assert report.meets(T1), (inp.name, report.summary())
         assert built.look(inp.name).meets_target
 
@@ -120,7 +120,10 @@ def test_adding_a_look_keeps_the_base_and_the_other_looks(built, family):
         assert np.array_equal(grown.extract(lk.name).apply(u), built.extract(lk.name).apply(u))
     new = grown.look("cam_f")
     assert new.meets_target
-    report = quality_report(family[5].lut, grown.extract("cam_f").bake(N), n_random=20_000)
+    # baked as hosts bake it (a solo look's coarse residual lattice at its own grid), judged at the
+    # T1 protocol's points (the pack's verdict; a 20k-point subset can tip a look at the limit)
+    extracted = grown.extract("cam_f")
+    report = quality_report(family[5].lut, extracted.bake(extracted.bake_size(N)))
     assert report.meets(T1), report.summary()
 
 

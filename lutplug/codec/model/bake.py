@@ -2,26 +2,32 @@
 slices on every core with BLAS held to one thread (the same bits on any thread count)."""
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
-from typing import Optional
+from typing import Callable, Optional
 
 import numpy as np
 
 from lutplug.codec.model.numpy_net import act_np, fix_rows, fix_tables, forward_plain, np_params, pwl_np
 
 
-def bake_plain(params, config: dict, size: int, workers: Optional[int] = None) -> np.ndarray:
+def bake_plain(params, config: dict, size: int, workers: Optional[int] = None,
+               finish: Optional[Callable[[int, np.ndarray], None]] = None) -> np.ndarray:
     """A network without a residual lattice at every node of the ``size``³ lattice over [0,1]³:
     float32 (size, size, size, 3), ``[b, g, r]`` (R fastest) — :func:`forward_plain` of
     ``lattice(size)``, faster.
 
     The input curves are per channel and the first layer (and skip) are affine, so the first
-    layer's pre-activation is a sum of three per-axis tables; each B slice then needs only the
-    broadcast sum, the activation and the later layers, in reused buffers. Slices run on
+    layer's pre-activation is a sum of three per-axis float32 tables; each B slice then needs only
+    the broadcast sum (for ReLU folded into the activation: ``relu(a + s) @ W = max(a, -s) @ W +
+    s @ W``), the later layers and the per-channel output work on 3 long rows, in buffers reused
+    between slices (float32 rounding: outputs in [0, 1] within ~5e-6 of :func:`forward_plain`). Slices run on
     ``workers`` threads (default: the CPU count, at most 8) with BLAS held to one thread each
     (threadpoolctl), so the result is the same for any ``workers``; without threadpoolctl, on one
-    thread (BLAS threads inside each product and slice threads would oversubscribe the cores)."""
+    thread (BLAS threads inside each product and slice threads would oversubscribe the cores).
+    ``finish(b, slice)``, when given, then changes each finished B slice float32 (size, size, 3)
+    in place, on the same threads."""
     L = len(config["hidden"])
     ramp = np.linspace(0.0, 1.0, size).astype(np.float32)
     if config.get("fourier", 0) or config.get("minmax", False) or not L:  # not separable
@@ -29,67 +35,125 @@ def bake_plain(params, config: dict, size: int, workers: Optional[int] = None) -
 
         return forward_plain(params, config, lattice(size)).reshape(size, size, size, 3)
     p = np_params(params)
-    x = np.repeat(ramp[:, None], 3, axis=1)  # (size, 3): column c = channel c's values
-    if config.get("in_curve", 0):
-        x = x + pwl_np(p["cin"], x)
-    W0, b0 = p["W0"], p["b0"]
-    if config.get("center", False):
-        b0 = b0 - W0.sum(axis=1)
-        W0 = W0 * np.float32(2.0)
-    pre = [x[:, c:c + 1] * W0[:, c][None, :] for c in range(3)]  # per axis (size, w)
-    pre[2] = pre[2] + b0
-    skip = config.get("skip", "identity")
-    A = p["A"] if skip == "linear" else np.eye(3, dtype=np.float32)
-    lin = [x[:, c:c + 1] * A[:, c][None, :] for c in range(3)]  # per axis (size, 3)
-    if skip == "linear":
-        lin[2] = lin[2] + p["c"]
-    act = config["act"]
-    hidden = config["hidden"]
-    W_T = [np.ascontiguousarray(p[f"W{i}"].T) for i in range(L + 1)]  # (in, out)
-    fix = _FixSlabs(p, config, ramp) if "fix" in config else None
+    pre, lin = _axis_tables(p, config, ramp)
+    act, hidden, skip = config["act"], config["hidden"], config.get("skip", "identity")
+    W_T = [np.ascontiguousarray(p[f"W{i}"].T) for i in range(L)]  # hidden layers (in, out)
+    W_out, b_out = np.ascontiguousarray(p[f"W{L}"].T), p[f"b{L}"][:, None]  # (in, 3), (3, 1)
     out = np.empty((size, size, size, 3), np.float32)
     local = threading.local()
 
     def slab(b: int) -> None:
-        if not hasattr(local, "bufs"):  # one set of activation buffers a thread
-            local.bufs = [np.empty((size, size, w), np.float32) for w in hidden]
-        h = np.add(pre[0][None, :, :], (pre[1] + pre[2][b])[:, None, :], out=local.bufs[0])
-        h = act_np(act, h.reshape(size * size, -1))
+        """B slice ``b``: activations float32 (G·R, width), G slowest."""
+        if not hasattr(local, "bufs"):  # one set of buffers a thread: no allocation per slice
+            local.bufs = [np.empty((size * size, w), np.float32) for w in hidden]
+            local.row = np.empty((size, hidden[0]), np.float32)
+            local.y = np.empty((size * size, 3), np.float32)
+            local.rows = np.empty((3, size * size), np.float32)
+            local.curve = {}
+        s = np.add(pre[1], pre[2][b], out=local.row)  # (G, width): the first layer's G and B part
+        h = local.bufs[0].reshape(size, size, -1)
+        if act == "relu":  # relu(a + s) @ W = max(a, -s) @ W + s @ W: one pass over the activations
+            np.maximum(pre[0][None, :, :], np.negative(s)[:, None, :], out=h)
+            shift = s @ (W_T[1] if L > 1 else W_out)  # (G, next width): added after the next product
+        else:
+            h = act_np(act, np.add(pre[0][None, :, :], s[:, None, :], out=h))
+            shift = np.zeros((size, 1), np.float32)
+        h = h.reshape(size * size, -1)
         for i in range(1, L):
-            h = np.matmul(h, W_T[i], out=local.bufs[i].reshape(size * size, -1))
-            h += p[f"b{i}"]
+            h = np.matmul(h, W_T[i], out=local.bufs[i])
+            z = h.reshape(size, size, -1)
+            z += (shift + p["b1"])[:, None, :] if i == 1 else p[f"b{i}"]
             h = act_np(act, h)
-        y = (h @ W_T[L]).reshape(size, size, 3)
-        y += p[f"b{L}"]
+        y = local.rows  # the output as 3 rows (BLAS writes 3 long rows slower: the product is copied)
+        np.copyto(y, np.matmul(h, W_out, out=local.y).T)
+        per_g = b_out + lin[1] + lin[2][:, b:b + 1]  # (3, G): the output's bias, the skip's G and B part
+        if L == 1:
+            per_g += shift.T
+        y3 = y.reshape(3, size, size)
+        y3 += per_g[:, :, None]
         if skip != "none":
-            y += lin[0][None, :, :]
-            y += (lin[1] + lin[2][b])[:, None, :]
+            y3 += lin[0][:, None, :]
         if config.get("out_curve", 0):
-            y += pwl_np(p["cout"], y.reshape(-1, 3)).reshape(size, size, 3)
-        if fix is not None:
-            fix.add(b, y)
-        out[b] = y
-
-    def slabs(first: int, stop: int) -> None:
-        for b in range(first, stop):
-            slab(b)
+            y += pwl_np(p["cout"], y, local.curve, axis=0)
+        out[b] = y.T.reshape(size, size, 3)
 
     blas = _blas_controller()
-    if blas is None:
-        slabs(0, size)
-        return out
-    workers = min(workers or default_workers(), size)
-    # BLAS on one thread also when ``workers`` is 1: the bake is then the same bits on any core count
-    with blas.limit(limits=1, user_api="blas"):
-        if workers <= 1:
-            slabs(0, size)
-        else:  # one contiguous run of slices a thread (many small tasks cost more in GIL hand-overs)
-            from concurrent.futures import ThreadPoolExecutor
-
-            bounds = np.linspace(0, size, workers + 1).round().astype(int)
-            with ThreadPoolExecutor(workers) as pool:
-                list(pool.map(slabs, bounds[:-1], bounds[1:]))
+    workers = min(workers or default_workers(), size) if blas is not None else 1
+    with blas.limit(limits=1, user_api="blas") if blas is not None else contextlib.nullcontext():
+        # BLAS on one thread also for one worker: the bake is then the same bits on any core count
+        each_slab(slab, size, workers)
+        if "fix" in config:
+            add_fixes(p, config, ramp, out)
+        if finish is not None:
+            each_slab(lambda b: finish(b, out[b]), size, workers)
     return out
+
+
+def _axis_tables(p, config: dict, ramp: np.ndarray) -> tuple:
+    """The first layer's pre-activation and the skip as sums of per-axis tables over ``ramp``
+    (size,): ``pre`` three float32 (size, w) (bias in the B table), ``lin`` three float32 (3, size)
+    (the linear skip's bias in the B table). Computed in float64, rounded once."""
+    x = np.repeat(ramp[:, None], 3, axis=1).astype(np.float64)  # (size, 3): column c = channel c's values
+    if config.get("in_curve", 0):
+        x = x + pwl_np(p["cin"], ramp[:, None].repeat(3, axis=1))
+    W0, b0 = p["W0"].astype(np.float64), p["b0"].astype(np.float64)
+    if config.get("center", False):
+        b0 = b0 - W0.sum(axis=1)
+        W0 = W0 * 2.0
+    pre = [x[:, c:c + 1] * W0[:, c][None, :] for c in range(3)]
+    pre[2] = pre[2] + b0
+    skip = config.get("skip", "identity")
+    linear = skip == "linear"
+    A = p["A"].astype(np.float64) if linear else np.eye(3) * (skip != "none")
+    lin = [x[:, c:c + 1] * A[:, c][None, :] for c in range(3)]
+    if linear:
+        lin[2] = lin[2] + p["c"]
+    return [t.astype(np.float32) for t in pre], [np.ascontiguousarray(t.T, np.float32) for t in lin]
+
+
+def add_fixes(p, config: dict, ramp: np.ndarray, out: np.ndarray, chunk: int = 1 << 18) -> None:
+    """Add a network's node corrections to its lattice ``out`` float32 (size, size, size, 3)
+    ``[b, g, r]`` over ``ramp`` (size,) per axis, in place: at the corrections' own grid just the
+    corrections at their nodes, else their tetrahedral interpolation (as ``forward_plain``) at
+    the nodes whose cells, found per axis, touch a corrected node (``chunk`` points at a time)."""
+    dense, cells = fix_tables(p, config)
+    n = dense.shape[0]
+    if ramp.size == n:
+        nodes, d = fix_rows(p, config)
+        np.add.at(out, (nodes[:, 2], nodes[:, 1], nodes[:, 0]), d)
+        return
+    from lutplug.core.interpolate import tetrahedral  # Kuhn hats summed = tetrahedral
+
+    i0 = np.minimum((ramp * np.float32(n - 1)).astype(np.int32), n - 2)
+    b, g, r = np.nonzero(cells[np.ix_(i0, i0, i0)])
+    for s in range(0, b.size, chunk):
+        at = (b[s:s + chunk], g[s:s + chunk], r[s:s + chunk])
+        out[at] += tetrahedral(dense, np.stack([ramp[at[2]], ramp[at[1]], ramp[at[0]]], axis=1))
+
+
+def each_slab(work: Callable[[int], None], size: int, workers: int) -> None:
+    """``work(b)`` for every B slice ``b`` < ``size``, on ``workers`` threads taking the next
+    slice as they finish one (a thread the machine slows down then holds up no others)."""
+    if workers <= 1:
+        for b in range(size):
+            work(b)
+        return
+    from concurrent.futures import ThreadPoolExecutor
+
+    todo = iter(range(size))
+    lock = threading.Lock()
+
+    def run() -> None:
+        while True:
+            with lock:
+                b = next(todo, None)
+            if b is None:
+                return
+            work(b)
+
+    with ThreadPoolExecutor(workers) as pool:
+        for job in [pool.submit(run) for _ in range(workers)]:
+            job.result()
 
 
 def default_workers() -> int:
@@ -110,44 +174,3 @@ def _blas_controller():
         else:
             _BLAS.append(ThreadpoolController())
     return _BLAS[0]
-
-
-class _FixSlabs:
-    """Node corrections added to the lattice over ``ramp`` (size,) per axis one B slice at a
-    time: at the corrections' own grid just the corrections at their nodes, else their
-    tetrahedral interpolation (as :func:`_add_fix_np`) at the nodes whose cells, found per axis,
-    touch a corrected node."""
-
-    def __init__(self, p, config, ramp: np.ndarray):
-        dense, cells = fix_tables(p, config)
-        self.dense, self.ramp = dense, ramp
-        n = dense.shape[0]
-        if ramp.size == n:
-            nodes, d = fix_rows(p, config)
-            self.at_nodes: Optional[dict] = {b: (nodes[nodes[:, 2] == b], d[nodes[:, 2] == b])
-                                             for b in np.unique(nodes[:, 2])}
-            return
-        self.at_nodes = None
-        i0 = np.minimum((ramp * np.float32(n - 1)).astype(np.int32), n - 2)
-        self.touched = cells[np.ix_(i0, i0, i0)]
-
-    def add(self, b: int, y: np.ndarray) -> None:
-        """Add the corrections to slice ``b``, ``y`` float32 (size, size, 3) ``[g, r]``, in place."""
-        if self.at_nodes is not None:
-            if b in self.at_nodes:
-                nodes, d = self.at_nodes[b]
-                np.add.at(y, (nodes[:, 1], nodes[:, 0]), d)
-            return
-        touched = self.touched[b]
-        if not touched.any():
-            return
-        from lutplug.core.interpolate import tetrahedral  # Kuhn hats summed = tetrahedral
-
-        ramp, dense = self.ramp, self.dense
-        if touched.all():
-            u = np.empty(y.shape, np.float32)
-            u[..., 0], u[..., 1], u[..., 2] = ramp[None, :], ramp[:, None], ramp[b]
-            y += tetrahedral(dense, u)
-            return
-        g, r = np.nonzero(touched)
-        y[g, r] += tetrahedral(dense, np.stack([ramp[r], ramp[g], np.full(r.size, ramp[b])], axis=1))

@@ -12,19 +12,20 @@ from lutplug.codec.model.numpy_net import forward_plain, np_params
 
 
 def hdr_encode(v: np.ndarray, dtype=np.float64) -> np.ndarray:
-    """v up to 1, 1 + ln v above (the space residual lattices are stored in); a new array."""
-    out = np.array(v, dtype=dtype)
-    above = out > 1
-    out[above] = 1 + np.log(out[above])
+    """v up to 1, 1 + ln v above (the space residual lattices are stored in); a new array.
+    Branch-free (``ln max(v, 1) + min(v, 1)``): a masked gather and scatter cost ~4x more."""
+    v = np.asarray(v, dtype=dtype)
+    out = np.log(np.maximum(v, 1))
+    out += np.minimum(v, 1)
     return out
 
 
 def hdr_decode(w: np.ndarray, dtype=np.float64) -> np.ndarray:
     """Inverse of :func:`hdr_encode` (exponent capped at e^79); a new array."""
-    out = np.array(w, dtype=dtype)
-    above = out > 1
-    out[above] = np.exp(np.minimum(out[above], 80) - 1)
-    return out
+    w = np.asarray(w, dtype=dtype)
+    e = np.clip(w, 1, 80)
+    e -= 1
+    return np.where(w > 1, np.exp(e, out=e), w)
 
 
 def without_lattice(config: dict) -> dict:
@@ -34,12 +35,17 @@ def without_lattice(config: dict) -> dict:
 
 def lattice_nodes(params, config: dict, workers: Optional[int] = None) -> np.ndarray:
     """Node values of a network with a residual lattice (see the module docstring): float32
-    (N, N, N, 3) ``[b, g, r]``, the network baked to the N³ grid and corrected."""
+    (N, N, N, 3) ``[b, g, r]``, the network baked to the N³ grid and corrected (slice by slice,
+    on the bake's threads)."""
     spec = config["lattice"]
     p = np_params(params)
     residual = p.pop("lattice")
-    net = hdr_encode(bake_plain(p, without_lattice(config), int(spec["grid"]), workers), np.float32)
-    return corrected_nodes(net, float(spec["step"]), residual)
+    step = float(spec["step"])
+
+    def correct(b: int, nodes: np.ndarray) -> None:
+        nodes[...] = corrected_nodes(hdr_encode(nodes, np.float32), step, residual[b])
+
+    return bake_plain(p, without_lattice(config), int(spec["grid"]), workers, correct)
 
 
 def residual_steps(encoded_target: np.ndarray, encoded_predicted: np.ndarray, step: float) -> np.ndarray:
@@ -94,10 +100,14 @@ RESAMPLE_CHUNK = 32_768
 def resample_nodes(nodes: np.ndarray, size: int, interpolation: str,
                    workers: Optional[int] = None) -> np.ndarray:
     """``nodes`` (N, N, N, 3) read at every node of the ``size``³ lattice: float32 (size, size,
-    size, 3) ``[b, g, r]``. Point by point, in chunks on ``workers`` threads (default: the CPU
-    count, at most 8): the same values on any thread count."""
+    size, 3) ``[b, g, r]``. Trilinear one axis at a time; tetrahedral point by point, in chunks
+    on ``workers`` threads (default: the CPU count, at most 8): the same values on any thread
+    count."""
+    from lutplug.core.interpolate import trilinear_resample
     from lutplug.core.lut import lattice
 
+    if interpolation == "trilinear":  # separable: the same values, axis by axis
+        return trilinear_resample(nodes, size)
     u = lattice(size)
     out = np.empty((len(u), 3), np.float32)
     bounds = list(range(0, len(u), RESAMPLE_CHUNK)) + [len(u)]

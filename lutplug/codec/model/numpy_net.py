@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import math
-from typing import Dict
+from typing import Dict, Optional
 
 import numpy as np
 
@@ -14,17 +14,33 @@ def np_params(params) -> Dict[str, np.ndarray]:
     return {k: np.asarray(v, dtype=np.float32) for k, v in params.items()}
 
 
-def pwl_np(c: np.ndarray, x: np.ndarray) -> np.ndarray:
-    """Per-channel PWL curve values at x (M,3); c (3,K) knot values at k/(K-1)."""
+def pwl_np(c: np.ndarray, x: np.ndarray, scratch: Optional[dict] = None, axis: int = -1) -> np.ndarray:
+    """Per-channel PWL curve values at ``x`` float32 with its 3 channels along ``axis`` ((M, 3)
+    by default; (3, M) with ``axis=0``); ``c`` (3, K) knot values at k/(K-1); float32, shaped
+    as ``x``. With ``scratch`` (a dict kept between calls) the temporaries and the result live in
+    its buffers, made once per shape: freeing and regrowing the heap for ~100 KB temporaries
+    costs more than the arithmetic; the same values either way."""
+    s = {} if scratch is None else scratch
+    if s.get("key") != (x.shape, axis):
+        offsets = np.arange(3, dtype=np.int32) * np.int32(c.shape[1])  # channel c's knots in the flat (3K,)
+        s.update(key=(x.shape, axis), offsets=np.expand_dims(offsets, tuple(range(1, x.ndim))) if axis == 0 else offsets,
+                 **{k: np.empty(x.shape, np.int32 if k == "i" else np.float32) for k in ("t", "f", "i", "lo", "hi")})
     K = c.shape[1]
-    t = np.clip(x, 0.0, 1.0) * np.float32(K - 1)
-    i = np.minimum(t.astype(np.int32), K - 2)
-    f = t - i
-    flat = c.reshape(-1)
-    idx = i + (np.arange(3, dtype=np.int32) * K)[None, :]
-    lo = flat[idx]
-    hi = flat[idx + 1]
-    return lo + (hi - lo) * f
+    t = np.clip(x, 0.0, 1.0, out=s["t"])
+    t *= np.float32(K - 1)
+    f = np.floor(t, out=s["f"])
+    np.minimum(f, np.float32(K - 2), out=f)  # the knot below, the last segment for t = K - 1
+    i = s["i"]
+    np.copyto(i, f, casting="unsafe")
+    np.subtract(t, f, out=f)  # the fraction (exact)
+    i += s["offsets"]
+    flat = np.asarray(c, np.float32).reshape(-1)
+    lo = np.take(flat, i, out=s["lo"])
+    i += 1
+    hi = np.take(flat, i, out=s["hi"])
+    hi -= lo
+    hi *= f
+    return np.add(hi, lo, out=hi)
 
 
 def act_np(name, z):

@@ -39,6 +39,17 @@ def test_network_with_a_lattice_reads_its_corrected_nodes(interpolation, wide):
                                read(nodes.astype(np.float32), lattice(9)), rtol=1e-5, atol=1e-5)
 
 
+def test_a_lattice_over_a_network_that_is_not_separable():
+    # Fourier features: the lattice evaluator's per-point path, corrected all the same
+    from tests.nlut_helpers import random_nlut
+
+    n = random_nlut(seed=6, fourier=2, hidden=(8,))
+    n.config["lattice"] = {"grid": 5, "step": 1 / 256, "interpolation": "tetrahedral"}
+    n.params["lattice"] = np.random.default_rng(6).integers(-127, 128, (5, 5, 5, 3)).astype(np.int8)
+    np.testing.assert_allclose(model.forward_numpy_lattice(n.params, n.config, 5), _reference_nodes(n),
+                               rtol=2e-6, atol=2e-6)
+
+
 def test_a_lattice_baked_to_65_is_the_same_on_any_thread_count():
     # the resample reads the nodes in chunks on threads: the nodes read at lattice(65), bit for bit
     n = lattice_nlut(seed=5, grid=7, wide=True, interpolation="tetrahedral")

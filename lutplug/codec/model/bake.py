@@ -22,8 +22,8 @@ def bake_plain(params, config: dict, size: int, workers: Optional[int] = None,
     layer's pre-activation is a sum of three per-axis float32 tables; each B slice then needs only
     the broadcast sum (for ReLU folded into the activation: ``relu(a + s) @ W = max(a, -s) @ W +
     s @ W``), the later layers and the per-channel output work on 3 long rows, in buffers reused
-    between slices (float32 rounding: outputs in [0, 1] within ~5e-6 of :func:`forward_plain`). Slices run on
-    ``workers`` threads (default: the CPU count, at most 8) with BLAS held to one thread each
+    between slices (float32 rounding: outputs in [0, 1] within ~5e-6 of :func:`forward_plain`).
+    Slices run on ``workers`` threads (default: the CPU count, at most 8) with BLAS held to one thread each
     (threadpoolctl), so the result is the same for any ``workers``; without threadpoolctl, on one
     thread (BLAS threads inside each product and slice threads would oversubscribe the cores).
     ``finish(b, slice)``, when given, then changes each finished B slice float32 (size, size, 3)
@@ -33,7 +33,10 @@ def bake_plain(params, config: dict, size: int, workers: Optional[int] = None,
     if config.get("fourier", 0) or config.get("minmax", False) or not L:  # not separable
         from lutplug.core.lut import lattice
 
-        return forward_plain(params, config, lattice(size)).reshape(size, size, size, 3)
+        plain = forward_plain(params, config, lattice(size)).reshape(size, size, size, 3)
+        for b in range(size if finish is not None else 0):
+            finish(b, plain[b])
+        return plain
     p = np_params(params)
     pre, lin = _axis_tables(p, config, ramp)
     act, hidden, skip = config["act"], config["hidden"], config.get("skip", "identity")

@@ -16,15 +16,16 @@ def np_params(params) -> Dict[str, np.ndarray]:
 
 def pwl_np(c: np.ndarray, x: np.ndarray, scratch: Optional[dict] = None, axis: int = -1) -> np.ndarray:
     """Per-channel PWL curve values at ``x`` float32 with its 3 channels along ``axis`` ((M, 3)
-    by default; (3, M) with ``axis=0``); ``c`` (3, K) knot values at k/(K-1); float32, shaped
-    as ``x``. With ``scratch`` (a dict kept between calls) the temporaries and the result live in
-    its buffers, made once per shape: freeing and regrowing the heap for ~100 KB temporaries
-    costs more than the arithmetic; the same values either way."""
+    by default; (3, M) with ``axis=0``); ``c`` (3, K) knot values at k/(K-1); float32
+    arithmetic, shaped as ``x``. With ``scratch`` (a dict kept between calls) the temporaries
+    and the result live in its buffers, made once per shape: freeing and regrowing the heap for
+    ~100 KB temporaries costs more than the arithmetic; the same values either way."""
     s = {} if scratch is None else scratch
-    if s.get("key") != (x.shape, axis):
+    if s.get("key") != (x.shape, axis, c.shape[1]):
         offsets = np.arange(3, dtype=np.int32) * np.int32(c.shape[1])  # channel c's knots in the flat (3K,)
-        s.update(key=(x.shape, axis), offsets=np.expand_dims(offsets, tuple(range(1, x.ndim))) if axis == 0 else offsets,
-                 **{k: np.empty(x.shape, np.int32 if k == "i" else np.float32) for k in ("t", "f", "i", "lo", "hi")})
+        s.update({k: np.empty(x.shape, np.int32 if k == "i" else np.float32) for k in ("t", "f", "i", "lo", "hi")})
+        s.update(key=(x.shape, axis, c.shape[1]),
+                 offsets=offsets.reshape((3,) + (1,) * (x.ndim - 1)) if axis == 0 else offsets)
     K = c.shape[1]
     t = np.clip(x, 0.0, 1.0, out=s["t"])
     t *= np.float32(K - 1)

@@ -34,8 +34,9 @@ def bake_plain(params, config: dict, size: int, workers: Optional[int] = None,
         from lutplug.core.lut import lattice
 
         plain = forward_plain(params, config, lattice(size)).reshape(size, size, size, 3)
-        for b in range(size if finish is not None else 0):
-            finish(b, plain[b])
+        if finish is not None:
+            for b in range(size):
+                finish(b, plain[b])
         return plain
     p = np_params(params)
     pre, lin = _axis_tables(p, config, ramp)
@@ -86,7 +87,7 @@ def bake_plain(params, config: dict, size: int, workers: Optional[int] = None,
         # BLAS on one thread also for one worker: the bake is then the same bits on any core count
         each_slab(slab, size, workers)
         if "fix" in config:
-            add_fixes(p, config, ramp, out)
+            _add_node_corrections(p, config, ramp, out)
         if finish is not None:
             each_slab(lambda b: finish(b, out[b]), size, workers)
     return out
@@ -114,7 +115,7 @@ def _axis_tables(p, config: dict, ramp: np.ndarray) -> tuple:
     return [t.astype(np.float32) for t in pre], [np.ascontiguousarray(t.T, np.float32) for t in lin]
 
 
-def add_fixes(p, config: dict, ramp: np.ndarray, out: np.ndarray, chunk: int = 1 << 18) -> None:
+def _add_node_corrections(p, config: dict, ramp: np.ndarray, out: np.ndarray, chunk: int = 1 << 18) -> None:
     """Add a network's node corrections to its lattice ``out`` float32 (size, size, size, 3)
     ``[b, g, r]`` over ``ramp`` (size,) per axis, in place: at the corrections' own grid just the
     corrections at their nodes, else their tetrahedral interpolation (as ``forward_plain``) at

@@ -70,13 +70,12 @@ network, or over a network when none meets the target (train.lattice_tier).
 """
 from lutplug.codec.model.config import FORMAT, describe, init_params, make_config, n_params, param_shapes
 from lutplug.codec.model.lattice import (corrected_nodes, forward_numpy, forward_numpy_lattice, hdr_decode,
-                                         hdr_encode, lattice_nodes, lattice_read, residual_steps,
-                                         without_lattice)
+                                         hdr_encode, lattice_nodes, lattice_read, residual_ints,
+                                         residual_steps, without_lattice)
 from lutplug.codec.model.numpy_net import kuhn_hat
 from lutplug.codec.model.torch_net import forward, lattice_nodes_t, lattice_read_t, torch_module
 
 __all__ = ["FORMAT", "corrected_nodes", "describe", "forward", "forward_numpy", "forward_numpy_lattice",
            "hdr_decode", "hdr_encode", "init_params", "kuhn_hat", "lattice_nodes", "lattice_nodes_t",
-           "lattice_read", "lattice_read_t", "make_config", "n_params", "param_shapes", "residual_steps",
-           "torch_module",
-           "without_lattice"]
+           "lattice_read", "lattice_read_t", "make_config", "n_params", "param_shapes", "residual_ints",
+           "residual_steps", "torch_module", "without_lattice"]

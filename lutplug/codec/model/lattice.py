@@ -50,8 +50,13 @@ def lattice_nodes(params, config: dict, workers: Optional[int] = None) -> np.nda
 
 def residual_steps(encoded_target: np.ndarray, encoded_predicted: np.ndarray, step: float) -> np.ndarray:
     """The integer residual of a lattice: ``(target - predicted) / step`` rounded (both
-    :func:`hdr_encode`-d), clipped to int16 and stored as int8 where every value fits, else int16."""
-    q = np.clip(np.rint((encoded_target - encoded_predicted) / step), -32767, 32767)
+    :func:`hdr_encode`-d), as :func:`residual_ints`."""
+    return residual_ints(np.rint((encoded_target - encoded_predicted) / step))
+
+
+def residual_ints(steps: np.ndarray) -> np.ndarray:
+    """Whole numbers of steps clipped to int16, stored as int8 where every value fits, else int16."""
+    q = np.clip(steps, -32767, 32767)
     return q.astype(np.int8 if np.abs(q).max(initial=0) <= np.iinfo(np.int8).max else np.int16)
 
 

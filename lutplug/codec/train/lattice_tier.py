@@ -68,9 +68,10 @@ class _Grid:
 
     def candidate(self, step: float) -> Optional[Tuple[dict, Dict[str, np.ndarray], np.ndarray]]:
         """(config, stored, node values) at ``step``, or None when the residual exceeds int16."""
-        if np.abs(np.rint((self.goal - self.base) / step)).max() > np.iinfo(np.int16).max:
+        steps = np.rint((self.goal - self.base) / step)
+        if np.abs(steps).max() > np.iinfo(np.int16).max:
             return None
-        q = M.residual_steps(self.goal, self.base, step)
+        q = M.residual_ints(steps)
         cfg = dict(self.config, lattice={"grid": self.grid, "step": float(step),
                                          "interpolation": self.interpolation})
         return cfg, dict(self.stored, lattice=q), M.corrected_nodes(self.base, step, q)

@@ -81,6 +81,8 @@ class _Bars:
                 if bar is not None:
                     bar.n = info["step"]
                     bar.set_postfix_str(f"ΔE00 ≈ {de:.3f}")
+        elif stage == "base":
+            self.pack.set_postfix_str("choosing the base look (short trial fits)…", refresh=True)
         elif stage in ("standalone", "solo"):
             text = ("compressing it on its own" if stage == "standalone" else
                     "adapter misses the target: training its own network")

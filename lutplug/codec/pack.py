@@ -70,9 +70,6 @@ MAX_EMBEDDED_NLUT = 8 << 20
 #: The pack's stage curve ``C`` (float16 (3, CURVE_KNOTS)); stage look *i* holds ``stage.i.a``,
 #: ``stage.i.M`` and ``stage.i.lattice``.
 _STAGE_CURVE = "stage.curve"
-#: An extracted stage look stores its nodes over the identity at this fraction of its step.
-EXTRACT_STEP_FRACTION = 1 / 8
-
 
 def check_name(name: object) -> str:
     """A look name: 1-128 characters of letters, digits, ``. _ + -`` and spaces, starting with a
@@ -153,8 +150,7 @@ class Pack:
         if look.kind == "solo":
             return dict(look.model or {}), dict(look.params)
         if look.kind == "stage":
-            step = max(float(look.info["step"]) * EXTRACT_STEP_FRACTION, 2.0 ** -12)
-            return stage.nodes_as_network(self.stage_nodes(look), step)
+            return stage.extracted_network(self.stage_nodes(look), float(look.info["step"]))
         if self.spec is None:
             raise LutError(f"look {look.name!r} is an adapter but the pack has no adapter base", self.source)
         cfg = dict(self.spec["model"])

@@ -5,10 +5,12 @@ what it costs alone.
 
 Build: every look is compressed on its own first (the standalone codec, checkpointed as
 ``solo-NAME.nlut``); of the looks that can be a base (no shaper, tetrahedral) one becomes
-the base (:func:`choose_base`: the one the most looks sit close to), re-stored with a finer
+the base (:func:`choose_base`: of those the most looks sit close to, the one a short stage fit
+serves best), re-stored with a finer
 residual lattice (:data:`BASE_STEP`); the stages of the other
-looks are fitted together, the pack's curve with them; each look's corrections take the coarsest
-step that meets the target at the T1 points; a stage look is kept when its extracted .nlut meets
+looks are fitted together, the pack's curve with them; each look's corrections take the fewest
+bytes that meet the target on its report's points (a step, and nodes the stage already predicts
+within a ΔE00 floor left uncorrected); a stage look is kept when its extracted .nlut meets
 the target against its source and the pack is smaller with it than with the look's own network —
 and the whole stage pack only when it is smaller than every look on its own. Adding looks fits
 their stages with the base and curve fixed.
@@ -19,6 +21,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import zlib
 from pathlib import Path
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
@@ -29,14 +32,13 @@ from lutplug.codec import model as M
 from lutplug.codec import stage as S
 from lutplug.codec.nlut import utc_now
 from lutplug.codec.pack import Pack, PackLook, new_look
-from lutplug.codec.pack_train import (Checkpoint, LookInput, as_solo, job_key, measure_look,
+from lutplug.codec.pack_train import (EVAL_POINTS, Checkpoint, LookInput, as_solo, job_key, measure_look,
                                       standalone_nlut, stored_lut)
 from lutplug.codec.stage_train import STEPS, fit_stages, grey_init, identity_curve
-from lutplug.codec.train.lattice_tier import LATTICE_STEPS
-from lutplug.codec.train.points import eval_points
+from lutplug.codec.train.lattice_tier import LATTICE_STEPS, fewest_bytes, last_true, node_de, settled_nodes
 from lutplug.codec.train.scoring import stored_size
 from lutplug.errors import LutError, PathLike
-from lutplug.metrics import QUALITY_TARGETS, QualityTarget, measure, meets
+from lutplug.metrics import QUALITY_TARGETS, QualityTarget, evaluation_points, measure, meets
 
 Progress = Callable[[dict], None]
 #: Correction step of the base look's lattice (hdr-encoded units): finer than a standalone file's,
@@ -47,6 +49,13 @@ BASE_STEP = 2.0 ** -7
 RELATED = 0.1
 #: Looks each candidate base is compared with (a sample in bigger libraries).
 AFFINITY_SAMPLE = 32
+#: Candidate bases (the closest by :func:`affinity`) tried with a short stage fit, its steps, and
+#: the looks fitted (a spread of the closest candidate's related looks).
+BASE_TRIALS = 3
+TRIAL_STEPS = 300
+TRIAL_LOOKS = 5
+#: Steps after the coarsest one meeting the target that a stage look's corrections also try.
+FINER_STAGE_STEPS = 4
 
 
 def _quiet(_info: dict) -> None:
@@ -59,33 +68,37 @@ def can_be_staged(lut) -> bool:
 
 
 def stage_params(base_nodes: np.ndarray, curve: np.ndarray, fitted: Dict[str, np.ndarray], lut,
-                 target: QualityTarget) -> Optional[Tuple[Dict[str, np.ndarray], float]]:
-    """(stored params, step) of a look as a stage: float16 ``a``/``M`` and corrections at the
-    coarsest step of :data:`LATTICE_STEPS` whose nodes meet ``target`` at the look's T1 points
-    (bisection; the error grows with the step), or None when even the finest misses it."""
+                 target: QualityTarget, seed: int = 0) -> Optional[Tuple[Dict[str, np.ndarray], float]]:
+    """(stored params, step) of a look as a stage: float16 ``a``/``M`` and the fewest bytes of
+    corrections with which the look, extracted, meets ``target`` on the points of its quality
+    report (``seed``: the pack's, see :func:`measure_look`), or None when none does. Tried: the
+    coarsest step of :data:`LATTICE_STEPS` at which correcting every node meets the target
+    (bisection; the error grows with the step) and the :data:`FINER_STAGE_STEPS` after it, each
+    with the largest ΔE00 floor still meeting it (:func:`fewest_bytes`)."""
     look = {"a": fitted["a"].astype(np.float16), "M": fitted["M"].astype(np.float16)}
     table = np.asarray(lut.table, np.float32)
     grid = table.shape[0]
     pred = S.predicted_nodes(base_nodes, {k: v.astype(np.float32) for k, v in look.items()}, curve, grid)
-    u, t = eval_points(table)
+    de = node_de(table, pred)
+    x = evaluation_points(lut, None, EVAL_POINTS, seed)
+    lo, hi = (np.asarray(d, np.float32) for d in lut.input_domain)
+    u, t = (x - lo) / (hi - lo), lut.apply(x)
     targets = target.as_dict()
 
-    def at(i: int) -> Tuple[bool, np.ndarray]:
-        q = S.residual(table, pred, LATTICE_STEPS[i])
-        nodes = S.look_nodes(pred, LATTICE_STEPS[i], q)
-        return meets(measure(M.lattice_read(nodes, u, "tetrahedral"), t), targets), q
+    def meeting(step: float, floor: float) -> Optional[np.ndarray]:
+        q = S.residual(table, pred, step, keep=settled_nodes(table, pred, floor, de))
+        nodes = S.extracted_nodes(S.look_nodes(pred, step, q), step)
+        return q if meets(measure(M.lattice_read(nodes, u, "tetrahedral"), t), targets) else None
 
-    lo, hi, found = 0, len(LATTICE_STEPS) - 1, None
-    while lo <= hi:
-        mid = (lo + hi) // 2
-        ok, q = at(mid)
-        if ok:
-            found, hi = (mid, q), mid - 1
-        else:
-            lo = mid + 1
-    if found is None:
+    n = len(LATTICE_STEPS)
+    from_finest = last_true(n, lambda i: meeting(LATTICE_STEPS[n - 1 - i], 0.0) is not None)
+    if from_finest is None:
         return None
-    return dict(look, lattice=found[1]), LATTICE_STEPS[found[0]]
+    first = n - 1 - from_finest  # the coarsest step meeting the target with every node corrected
+    best = fewest_bytes(LATTICE_STEPS[first:first + 1 + FINER_STAGE_STEPS], meeting,
+                        lambda q: len(zlib.compress(q.tobytes(), 9)))
+    assert best is not None  # the first step meets the target at floor 0
+    return dict(look, lattice=best[0]), best[1]
 
 
 def _standalone(inputs: Sequence[LookInput], target: QualityTarget, seed: int, recipe: Optional[dict],
@@ -117,10 +130,14 @@ def affinity(base: np.ndarray, table: np.ndarray) -> float:
     return float(np.mean(np.abs(np.clip(pred, 0, 1) - np.clip(table, 0, 1))))
 
 
-def choose_base(tables: Sequence[np.ndarray], own_bytes: Sequence[int]) -> Tuple[int, List[int]]:
-    """(index of the base, indices of the looks related to it): the base is the table that the
-    most looks sit close to (the sum of their :func:`affinity`, each capped at :data:`RELATED`,
-    over at most :data:`AFFINITY_SAMPLE` others), the smaller standalone file on a tie."""
+def choose_base(tables: Sequence[np.ndarray], own_bytes: Sequence[int], trials: int = BASE_TRIALS,
+                seed: int = 0) -> Tuple[int, List[int]]:
+    """(index of the base, indices of the looks related to it): the table that the most looks sit
+    close to (the sum of their :func:`affinity`, each capped at :data:`RELATED`, over at most
+    :data:`AFFINITY_SAMPLE` others; the smaller standalone file on a tie) — and when ``trials``
+    > 1, of the ``trials`` closest, the one whose short stage fit (:func:`trial_error`) leaves
+    the least error: the affinity reads only the grey axis, and a base whose code values cover
+    too little of the others' gamut clips them (needs torch)."""
     n = len(tables)
     if n < 2:
         return 0, []
@@ -132,10 +149,25 @@ def choose_base(tables: Sequence[np.ndarray], own_bytes: Sequence[int]) -> Tuple
         errs = {j: affinity(tables[b], tables[j]) for j in sample}
         scores.append(sum(min(e, RELATED) for e in errs.values()) / len(sample))
         related.append([j for j, e in errs.items() if e < RELATED])
-    best = min(range(n), key=lambda b: (scores[b], own_bytes[b]))
+    order = sorted(range(n), key=lambda b: (scores[b], own_bytes[b]))
+    best = order[0]
+    if trials > 1 and related[best]:
+        looks = related[best] + [best]
+        looks = [looks[k] for k in np.linspace(0, len(looks) - 1, min(len(looks), TRIAL_LOOKS + 1)).astype(int)]
+        errors = {b: trial_error(tables[b], [tables[j] for j in looks if j != b][:TRIAL_LOOKS], seed)
+                  for b in order[:trials] if related[b]}
+        best = min(errors, key=lambda b: (errors[b], scores[b]))
     rest = [j for j in range(n) if j != best]
     return best, [j for j in rest if affinity(tables[best], tables[j]) < RELATED] if n - 1 > AFFINITY_SAMPLE \
         else related[best]
+
+
+def trial_error(base: np.ndarray, tables: Sequence[np.ndarray], seed: int = 0) -> float:
+    """Mean absolute difference of display-clipped node values left by a short stage fit
+    (:data:`TRIAL_STEPS`) of ``tables`` through ``base`` (a candidate base's score)."""
+    curve, fitted = fit_stages(base, tables, steps=TRIAL_STEPS, seed=seed)
+    return float(np.mean([np.mean(np.abs(np.clip(S.predicted_nodes(base, f, curve, t.shape[0]), 0, 1)
+                                         - np.clip(t, 0, 1))) for f, t in zip(fitted, tables)]))
 
 
 def _own_bytes(look: PackLook) -> int:
@@ -150,7 +182,7 @@ def _staged(pack: Pack, base_nodes: np.ndarray, inputs: Sequence[LookInput],
     assert pack.stage_curve is not None
     size = len(pack.to_bytes())
     for inp, fit in zip(inputs, fitted):
-        found = stage_params(base_nodes, pack.stage_curve, fit, inp.lut, target)
+        found = stage_params(base_nodes, pack.stage_curve, fit, inp.lut, target, seed)
         event = {"stage": "measured", "look": inp.name, "stage_step": None if found is None else found[1]}
         if found is not None:
             look = new_look(inp.name, "stage", found[0], stored_lut(inp.lut), {**inp.info, "step": found[1]})
@@ -201,8 +233,9 @@ def build_family(inputs: Sequence[LookInput], *, target: QualityTarget = QUALITY
         b = next(i for i in bases if inputs[i].name == base)
         others = [i for i in bases if i != b]
     else:
+        report({"stage": "base"})
         j, related = choose_base([np.asarray(inputs[i].lut.table, np.float32) for i in bases],
-                                 [_own_bytes(solos[i]) for i in bases])
+                                 [_own_bytes(solos[i]) for i in bases], seed=seed)
         b, others = (bases[j], [bases[k] for k in related]) if related else (-1, [])
     if others:
         base_look = refined_base(solos[b], inputs[b].lut, BASE_STEP, target, seed)

@@ -12,7 +12,9 @@ stores only that, plus the small corrections that make it exact at its own nodes
     predicted node = base(clamp(v, 0, 1))        the base look's nodes, read tetrahedrally
     node = hdr_decode(hdr_encode(predicted) + step · Q)          Q: integers, mostly 0
 
-and the look is its N³ nodes read tetrahedrally, like the source table. ``log_encode`` is a scaled
+and the look is its N³ nodes read tetrahedrally, like the source table. Q is 0 wherever the
+prediction is already close enough: the pack builder leaves nodes predicted within a display
+ΔE00 floor (the largest that still meets the quality target) uncorrected. ``log_encode`` is a scaled
 ``asinh`` (logarithmic above ~0.01, linear through 0, so a matrix may yield negative light).
 Nodes whose value and every neighbour's are below 0 (or above 1) in the source and the prediction
 alike are free: ΔE is taken on display-clipped values, so Q stays 0 there.
@@ -22,7 +24,7 @@ Arrays are float32, lattices ``[b, g, r, c]`` (R fastest). Numpy only.
 from __future__ import annotations
 
 import math
-from typing import Dict, Tuple
+from typing import Dict, Optional, Tuple
 
 import numpy as np
 
@@ -39,6 +41,8 @@ CURVE_LO, CURVE_HI = -0.3, 1.3
 #: ``log_encode(v) = asinh(v / LOG_EPS) / LOG_SCALE``: 0 → 0, 222 → 1.
 LOG_EPS = 0.01
 LOG_SCALE = math.asinh(222.0 / LOG_EPS)
+#: An extracted stage look stores its nodes over the identity at this fraction of its step.
+EXTRACT_STEP_FRACTION = 1 / 8
 #: Tensor shapes of one stage look (``lattice`` is added with the look's grid).
 LOOK_SHAPES = {"a": (3, KNOTS), "M": (3, 3)}
 
@@ -107,11 +111,15 @@ def free_nodes(target: np.ndarray, predicted: np.ndarray) -> np.ndarray:
     return low | high
 
 
-def residual(target: np.ndarray, predicted: np.ndarray, step: float) -> np.ndarray:
+def residual(target: np.ndarray, predicted: np.ndarray, step: float,
+             keep: Optional[np.ndarray] = None) -> np.ndarray:
     """Integer corrections (N, N, N, 3) at ``step`` (hdr-encoded units; int8, or int16 when a
-    value needs it; 0 at :func:`free_nodes`)."""
+    value needs it; 0 at :func:`free_nodes` and where ``keep``, bool (N, N, N), is True: the
+    nodes left as predicted)."""
     goal, base = M.hdr_encode(target), M.hdr_encode(predicted)
     free = free_nodes(target, predicted)
+    if keep is not None:
+        free |= keep[..., None]
     goal[free] = base[free]
     return M.residual_steps(goal, base, step)
 
@@ -140,15 +148,24 @@ def check_look(params: Dict[str, np.ndarray], grid: int, field: str) -> Tuple[st
     return tuple(problems)
 
 
-def nodes_as_network(nodes: np.ndarray, step: float) -> Tuple[dict, Dict[str, np.ndarray]]:
-    """(config, stored params) of an ordinary .nlut network reproducing ``nodes`` (N, N, N, 3):
-    the codec's identity network plus a residual lattice at ``step`` (what an extracted stage
-    look is; every value within ``step`` / 2 of ``nodes`` in hdr-encoded units)."""
+def extracted_network(nodes: np.ndarray, step: float) -> Tuple[dict, Dict[str, np.ndarray]]:
+    """(config, stored params) of an ordinary .nlut network reproducing a stage look's ``nodes``
+    (N, N, N, 3) stored at ``step`` (what an extracted stage look is): the codec's identity network
+    plus a residual lattice at :data:`EXTRACT_STEP_FRACTION` of ``step`` (at least 2⁻¹²), so every
+    value is within that half-step of ``nodes`` in hdr-encoded units."""
     from lutplug.codec.train.fixes import identity_network
 
     config, stored = identity_network()
     grid = nodes.shape[0]
     predicted = M.forward_numpy_lattice(stored, config, grid)
-    q = M.residual_steps(M.hdr_encode(nodes), M.hdr_encode(predicted), step)
-    config = dict(config, lattice={"grid": grid, "step": float(step), "interpolation": "tetrahedral"})
+    fine = max(step * EXTRACT_STEP_FRACTION, 2.0 ** -12)
+    q = M.residual_steps(M.hdr_encode(nodes), M.hdr_encode(predicted), fine)
+    config = dict(config, lattice={"grid": grid, "step": float(fine), "interpolation": "tetrahedral"})
     return config, dict(stored, lattice=q)
+
+
+def extracted_nodes(nodes: np.ndarray, step: float) -> np.ndarray:
+    """The node values float32 (N, N, N, 3) of :func:`extracted_network` (``nodes`` as an
+    extracted look holds them)."""
+    config, params = extracted_network(nodes, step)
+    return M.forward_numpy_lattice(params, config, nodes.shape[0])

@@ -11,12 +11,15 @@ Two uses in the size search:
   network as the predictor of the table's own grid (and of the coarse grid), the smallest file wins.
 
 For each (predictor, grid) the coarsest :data:`LATTICE_STEPS` step meeting the target is found by
-bisection on a subsample of the evaluation points, then checked on all of them (and by the
-caller's judge) — going finer until it passes.
+bisection on a subsample of the evaluation points; at it and the :data:`FINER_STEPS` after it,
+nodes the prediction already gets within a display ΔE00 floor are left uncorrected (the largest
+of :data:`DE_FLOORS` still meeting the target), and the form with the fewest bytes is checked on
+all points (and by the caller's judge) — when that fails, every node corrected, going finer
+until it passes.
 """
 from __future__ import annotations
 
-from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple, TypeVar
 
 import numpy as np
 
@@ -25,11 +28,17 @@ from lutplug.codec.layout import MAX_LATTICE_GRID
 from lutplug.codec.train.points import INTERPOLATORS, lattice_coords
 from lutplug.codec.train.recipe import T1_LIMITS
 from lutplug.codec.train.scoring import stored_size
-from lutplug.metrics import measure, meets
+from lutplug.metrics import delta_e2000_rgb, measure, meets
 
 #: Residual-lattice steps tried (coarsest first), in :func:`lutplug.codec.model.hdr_encode` units:
 #: 1/16 to 1/4096, four a factor of 2.
 LATTICE_STEPS = tuple(2.0 ** -(4 + i / 4) for i in range(33))
+#: Display ΔE00 floors of a residual lattice: nodes predicted within the floor (and inside the
+#: display range) keep their prediction — T1's mean and p99 leave room that its max does not.
+#: 0: every node off by half a step is corrected.
+DE_FLOORS = (0.0, 0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 1.75, 2.0, 2.25, 2.5, 2.75)
+#: Steps after the coarsest one meeting the target at floor 0 that are also tried with floors.
+FINER_STEPS = 2
 #: Largest grid given a residual lattice (the .nlut reader's limit).
 LATTICE_MAX_GRID = MAX_LATTICE_GRID
 #: Evaluation points used while bisecting (every candidate is then checked on all of them).
@@ -42,6 +51,66 @@ BOUND_MAX_GRID = 33
 Candidate = Tuple[dict, Dict[str, np.ndarray], Dict[str, float]]
 #: Optional final check of a candidate (the report's points): its figures, or None to skip.
 Judge = Callable[[dict, Dict[str, np.ndarray]], Dict[str, float]]
+
+
+T = TypeVar("T")
+
+
+def node_de(target: np.ndarray, predicted: np.ndarray) -> np.ndarray:
+    """Display ΔE00 float64 (N, N, N) between ``predicted`` and ``target`` (N, N, N, 3) at each
+    node (values clipped to [0, 1], as the quality figures take them)."""
+    return delta_e2000_rgb(np.clip(predicted, 0, 1).reshape(-1, 3),
+                           np.clip(target, 0, 1).reshape(-1, 3)).reshape(target.shape[:3])
+
+
+def settled_nodes(target: np.ndarray, predicted: np.ndarray, floor: float,
+                  de: Optional[np.ndarray] = None) -> np.ndarray:
+    """bool (N, N, N): the nodes a residual lattice may leave as predicted at ΔE00 ``floor`` —
+    within ``floor`` of ``target`` (``de``: :func:`node_de`, computed when not given) with
+    every value of both inside [0, 1] (a value outside the display range is never left off: the
+    clipped ΔE00 does not see it). None at ``floor`` ≤ 0."""
+    if floor <= 0:
+        return np.zeros(target.shape[:3], bool)
+    de = node_de(target, predicted) if de is None else de
+    inside = ((target >= 0) & (target <= 1) & (predicted >= 0) & (predicted <= 1)).all(axis=-1)
+    return (de <= floor) & inside
+
+
+def last_true(n: int, holds: Callable[[int], bool]) -> Optional[int]:
+    """The largest ``i`` < ``n`` with ``holds(i)``, by bisection (``holds`` true up to some index,
+    false after), or None when ``holds(0)`` is false."""
+    lo, hi, found = 0, n - 1, None
+    while lo <= hi:
+        mid = (lo + hi) // 2
+        if holds(mid):
+            found, lo = mid, mid + 1
+        else:
+            hi = mid - 1
+    return found
+
+
+def fewest_bytes(steps: Sequence[float], meeting: Callable[[float, float], Optional[T]],
+                 size: Callable[[T], int]) -> Optional[Tuple[T, float, float]]:
+    """(result, step, floor) of the smallest ``size``: at each of ``steps``, the largest of
+    :data:`DE_FLOORS` at which ``meeting(step, floor)`` gives a result (bisection; None where
+    the target is missed), or None when no step meets it."""
+    best: Optional[Tuple[int, T, float, float]] = None
+    for step in steps:
+        found: Dict[int, Optional[T]] = {}
+
+        def holds(k: int) -> bool:
+            found[k] = meeting(step, DE_FLOORS[k])
+            return found[k] is not None
+
+        j = last_true(len(DE_FLOORS), holds)
+        if j is None:
+            continue
+        result = found[j]
+        assert result is not None
+        n = size(result)
+        if best is None or n < best[0]:
+            best = (n, result, step, DE_FLOORS[j])
+    return None if best is None else best[1:]
 
 
 def grid_targets(table: np.ndarray, grid: int, interpolation: str) -> np.ndarray:
@@ -62,13 +131,22 @@ class _Grid:
         self.config = {k: v for k, v in config.items() if k not in ("fix", "lattice")}
         self.stored = {k: v for k, v in stored.items() if k not in ("fix", "lattice")}
         self.grid, self.interpolation = grid, interpolation
-        self.goal = M.hdr_encode(grid_targets(table, grid, interpolation))
+        self.target = grid_targets(table, grid, interpolation)
+        self.goal = M.hdr_encode(self.target)
         self.base = M.hdr_encode(M.forward_numpy_lattice(self.stored, self.config, grid, workers=1),
                                  np.float32)
+        self._de: Optional[Tuple[np.ndarray, np.ndarray]] = None
 
-    def candidate(self, step: float) -> Optional[Tuple[dict, Dict[str, np.ndarray], np.ndarray]]:
-        """(config, stored, node values) at ``step``, or None when the residual exceeds int16."""
+    def candidate(self, step: float, floor: float = 0.0
+                  ) -> Optional[Tuple[dict, Dict[str, np.ndarray], np.ndarray]]:
+        """(config, stored, node values) at ``step``, nodes predicted within ΔE00 ``floor``
+        left as predicted (:func:`settled_nodes`), or None when the residual exceeds int16."""
         steps = np.rint((self.goal - self.base) / step)
+        if floor > 0:
+            if self._de is None:  # (prediction, its ΔE00) once a grid
+                predicted = M.hdr_decode(self.base, np.float32)
+                self._de = predicted, node_de(self.target, predicted)
+            steps[settled_nodes(self.target, self._de[0], floor, self._de[1])] = 0
         if np.abs(steps).max() > np.iinfo(np.int16).max:
             return None
         q = M.residual_ints(steps)
@@ -77,27 +155,66 @@ class _Grid:
         return cfg, dict(self.stored, lattice=q), M.corrected_nodes(self.base, step, q)
 
 
-def _coarsest(g: _Grid, u: np.ndarray, t: np.ndarray, targets: Mapping[str, float],
-              sub: np.ndarray, progress: Optional[Callable[[dict], None]],
-              judge: Optional[Judge] = None, start: int = 0) -> Optional[Tuple[Candidate, int]]:
-    """(candidate, step index): the coarsest step of ``g`` from ``start`` on meeting ``targets``
-    at the subsample ``sub`` of the evaluation points (bisection), then checked — by ``judge``
-    when given (the report's points), else at all evaluation points — going finer until the
-    check passes."""
-    found = _bisect(g, u, t, targets, sub, start)
-    if found is None:
+def _checked(g: _Grid, u: np.ndarray, t: np.ndarray, targets: Mapping[str, float],
+             progress: Optional[Callable[[dict], None]], judge: Optional[Judge], step: float,
+             floor: float = 0.0) -> Optional[Candidate]:
+    """``g``'s candidate at ``step`` and ``floor`` when it meets ``targets`` — by ``judge`` when
+    given (the report's points), else at all evaluation points — or None."""
+    out = g.candidate(step, floor)
+    if out is None:
         return None
-    for i in range(found, len(LATTICE_STEPS)):  # the check: finer until it passes
-        out = g.candidate(LATTICE_STEPS[i])
-        if out is None:
-            continue
-        q = judge(out[0], out[1]) if judge is not None else \
-            measure(M.lattice_read(out[2], u, g.interpolation), t)
-        if progress is not None:
-            progress({"stage": "lattice", "hidden": g.config["hidden"], "grid": g.grid,
-                      "step": LATTICE_STEPS[i], **q})
-        if meets(q, targets):
-            return (out[0], out[1], q), i
+    q = judge(out[0], out[1]) if judge is not None else measure(M.lattice_read(out[2], u, g.interpolation), t)
+    if progress is not None:
+        progress({"stage": "lattice", "hidden": g.config["hidden"], "grid": g.grid, "step": step,
+                  "floor": floor, **q})
+    return (out[0], out[1], q) if meets(q, targets) else None
+
+
+def _meeting(g: _Grid, u: np.ndarray, t: np.ndarray, targets: Mapping[str, float], sub: np.ndarray):
+    """``meeting(step, floor)``: ``g``'s candidate when it meets ``targets`` on the subsample
+    ``sub`` of the evaluation points, else None."""
+    def meeting(step: float, floor: float):
+        out = g.candidate(step, floor)
+        ok = out is not None and meets(measure(M.lattice_read(out[2], u[sub], g.interpolation), t[sub]), targets)
+        return out if ok else None
+    return meeting
+
+
+def _cheapest(g: _Grid, u: np.ndarray, t: np.ndarray, targets: Mapping[str, float], sub: np.ndarray,
+              start: int) -> Optional[Tuple[Candidate, float, float]]:
+    """((config, stored, {}), step, floor) of ``g`` with the fewest stored bytes among the step
+    ``start`` and the :data:`FINER_STEPS` after it, each at the largest ΔE00 floor meeting
+    ``targets`` on the subsample ``sub`` (:func:`fewest_bytes`)."""
+    best = fewest_bytes(LATTICE_STEPS[start:start + 1 + FINER_STEPS], _meeting(g, u, t, targets, sub),
+                        lambda out: stored_size(out[0], out[1]))
+    return None if best is None else ((best[0][0], best[0][1], {}), best[1], best[2])
+
+
+def _settle(found: List[Tuple[Candidate, _Grid, int, float, float]], u: np.ndarray, t: np.ndarray,
+            targets: Mapping[str, float], sub: np.ndarray, progress: Optional[Callable[[dict], None]],
+            judge: Optional[Judge]) -> Optional[Tuple[Candidate, _Grid]]:
+    """The first of ``found`` ((candidate, grid, coarsest step index at floor 0, cheapest step,
+    its floor), smallest stored bytes first) that passes the check — by ``judge`` when given
+    (the report's points), else at all evaluation points: its cheapest form, else from the
+    coarsest step on, going finer, each step at its largest floor meeting the subsample and
+    then at floor 0, until the check passes."""
+    sizes = [stored_size(f[0][0], f[0][1]) for f in found]
+    for _, (_, g, start, step, floor) in sorted(zip(sizes, found), key=lambda pair: pair[0]):
+        meeting = _meeting(g, u, t, targets, sub)
+        tried = set()
+        for i in range(start - 1, len(LATTICE_STEPS)):
+            if i < start:  # the cheapest form first
+                forms = [(step, floor)]
+            else:
+                s = LATTICE_STEPS[i]
+                j = last_true(len(DE_FLOORS), lambda k: meeting(s, DE_FLOORS[k]) is not None)
+                forms = [(s, DE_FLOORS[j or 0]), (s, 0.0)]
+            for form in forms:
+                if form not in tried:
+                    tried.add(form)
+                    checked = _checked(g, u, t, targets, progress, judge, *form)
+                    if checked is not None:
+                        return checked, g
     return None
 
 
@@ -121,12 +238,6 @@ def _subsample(n: int) -> np.ndarray:
     if n <= SEARCH_POINTS:
         return np.arange(n)
     return np.sort(np.random.default_rng(0).choice(n, SEARCH_POINTS, replace=False))
-
-
-def _smallest(found: List[Tuple[Candidate, _Grid, int]]) -> List[Tuple[Candidate, _Grid, int]]:
-    """``found`` ordered by stored bytes, each size computed once."""
-    sizes = [stored_size(c[0], c[1]) for c, _, _ in found]
-    return [f for _, f in sorted(zip(sizes, found), key=lambda pair: pair[0])]
 
 
 def coarse_lattice(table: np.ndarray, u: np.ndarray, t: np.ndarray, identity: tuple,
@@ -159,18 +270,20 @@ def coarse_lattice(table: np.ndarray, u: np.ndarray, t: np.ndarray, identity: tu
             hi = mid
         else:
             lo = mid + 1
-    found: List[Tuple[Candidate, _Grid, int]] = []
-    for k in sorted({hi, min(hi + 1, top)}):
-        g = _Grid(table, config, stored, k, interpolation)
-        step = _bisect(g, u, t, targets, sub)  # on the subsample: the search judges what it keeps
-        out = g.candidate(LATTICE_STEPS[step]) if step is not None else None
-        if out is not None and step is not None:
-            found.append(((out[0], out[1], {}), g, step))
-    for _, g, step in _smallest(found):  # checked at all points, smallest first (finer until it passes)
-        checked = _coarsest(g, u, t, targets, sub, None, start=step)
-        if checked is not None:
-            return checked[0], g.grid
-    return None, None
+    found = [_found(_Grid(table, config, stored, k, interpolation), u, t, targets, sub)
+             for k in sorted({hi, min(hi + 1, top)})]
+    # checked at all points (the search judges what it keeps), smallest first
+    settled = _settle([f for f in found if f is not None], u, t, targets, sub, None, None)
+    return (settled[0], settled[1].grid) if settled is not None else (None, None)
+
+
+def _found(g: _Grid, u: np.ndarray, t: np.ndarray, targets: Mapping[str, float],
+           sub: np.ndarray) -> Optional[Tuple[Candidate, _Grid, int, float, float]]:
+    """(cheapest candidate, ``g``, coarsest step index at floor 0, cheapest step, its floor) on
+    the subsample ``sub``, or None when no step meets ``targets`` there."""
+    start = _bisect(g, u, t, targets, sub)
+    cheap = _cheapest(g, u, t, targets, sub, start) if start is not None else None
+    return None if cheap is None or start is None else (cheap[0], g, start, cheap[1], cheap[2])
 
 
 def lattice_tier(table: np.ndarray, u: np.ndarray, t: np.ndarray, predictors: Sequence[tuple],
@@ -179,25 +292,16 @@ def lattice_tier(table: np.ndarray, u: np.ndarray, t: np.ndarray, predictors: Se
                  grids: Sequence[int] = ()) -> Optional[Candidate]:
     """The last tier of the size search, for a table no network reproduces within ``targets``:
     each of ``predictors`` ((config, stored) pairs; node corrections and lattices dropped) plus a
-    residual lattice on the table's own grid and on each of ``grids``, at the coarsest step
-    meeting ``targets`` at the evaluation points ``u``/``t``. Returns the candidate with the
-    fewest stored bytes that ``judge`` accepts (asked smallest first; a refused one goes finer
-    until the judge agrees), or None (no grid within the reader's limit, or no step
-    meets the targets). ``progress`` gets a ``"lattice"`` event per step measured in full."""
+    residual lattice on the table's own grid and on each of ``grids``, in its cheapest form
+    meeting ``targets`` at the evaluation points ``u``/``t`` (step and ΔE00 floor, see the
+    module). Returns the candidate with the fewest stored bytes that ``judge`` accepts (asked
+    smallest first; a refused one is corrected at every node, going finer until the judge
+    agrees), or None (no grid within the reader's limit, or no step meets the targets).
+    ``progress`` gets a ``"lattice"`` event per candidate measured in full."""
     n = table.shape[0]
     sizes = sorted({k for k in (n, *grids) if 2 <= k <= LATTICE_MAX_GRID})
     sub = _subsample(len(u))
-    found: List[Tuple[Candidate, _Grid, int]] = []
-    for config, stored in predictors:
-        for k in sizes:
-            g = _Grid(table, config, stored, k, interpolation)
-            step = _bisect(g, u, t, targets, sub)
-            if step is not None:
-                out = g.candidate(LATTICE_STEPS[step])
-                if out is not None:
-                    found.append(((out[0], out[1], {}), g, step))
-    for _, g, step in _smallest(found):  # checked (the judge, when given) smallest first
-        checked = _coarsest(g, u, t, targets, sub, progress, judge, start=step)
-        if checked is not None:
-            return checked[0]
-    return None
+    found = [_found(_Grid(table, config, stored, k, interpolation), u, t, targets, sub)
+             for config, stored in predictors for k in sizes]
+    settled = _settle([f for f in found if f is not None], u, t, targets, sub, progress, judge)
+    return None if settled is None else settled[0]

@@ -86,7 +86,8 @@ def stage_params(base_nodes: np.ndarray, curve: np.ndarray, fitted: Dict[str, np
     targets = target.as_dict()
 
     def meeting(step: float, floor: float) -> Optional[np.ndarray]:
-        q = S.residual(table, pred, step, keep=settled_nodes(table, pred, floor, de))
+        # display looks (as :func:`stage.free_nodes` takes them): values beyond [0, 1] may stay
+        q = S.residual(table, pred, step, keep=settled_nodes(table, pred, floor, de, inside_only=False))
         nodes = S.extracted_nodes(S.look_nodes(pred, step, q), step)
         return q if meets(measure(M.lattice_read(nodes, u, "tetrahedral"), t), targets) else None
 

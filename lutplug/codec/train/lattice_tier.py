@@ -64,14 +64,17 @@ def node_de(target: np.ndarray, predicted: np.ndarray) -> np.ndarray:
 
 
 def settled_nodes(target: np.ndarray, predicted: np.ndarray, floor: float,
-                  de: Optional[np.ndarray] = None) -> np.ndarray:
+                  de: Optional[np.ndarray] = None, inside_only: bool = True) -> np.ndarray:
     """bool (N, N, N): the nodes a residual lattice may leave as predicted at ΔE00 ``floor`` —
-    within ``floor`` of ``target`` (``de``: :func:`node_de`, computed when not given) with
-    every value of both inside [0, 1] (a value outside the display range is never left off: the
-    clipped ΔE00 does not see it). None at ``floor`` ≤ 0."""
+    within ``floor`` of ``target`` (``de``: :func:`node_de`, computed when not given) and, with
+    ``inside_only``, every value of both inside [0, 1]: the clipped ΔE00 does not see a value
+    beyond the display range, which a scene-referred table needs (a display look clipped on
+    output can leave them). None at ``floor`` ≤ 0."""
     if floor <= 0:
         return np.zeros(target.shape[:3], bool)
     de = node_de(target, predicted) if de is None else de
+    if not inside_only:
+        return de <= floor
     inside = ((target >= 0) & (target <= 1) & (predicted >= 0) & (predicted <= 1)).all(axis=-1)
     return (de <= floor) & inside
 

@@ -309,7 +309,8 @@ def _stage_library(inputs, cache: Path, seed: int) -> tuple:
     rows = []
     for inp in inputs:
         look = pack.look(inp.name)
-        baked = pack.extract(inp.name).bake(inp.lut.size)
+        extracted = pack.extract(inp.name)
+        baked = extracted.bake(extracted.bake_size(inp.lut.size))  # what hosts bake (a lattice: its grid)
         q = quality_report(inp.lut, baked, n_random=200_000, seed=seed)
         rows.append({"name": inp.name, "kind": look.kind, "share_bytes": shares[inp.name],
                      "standalone_bytes": alone[inp.name]["standalone_bytes"], "step": look.info.get("step"),
@@ -344,7 +345,8 @@ def _add_test(inputs, cache: Path, seed: int) -> dict:
         np.array_equal(first.look(first.stage_base).params[k], grown.look(grown.stage_base).params[k])
         for k in first.look(first.stage_base).params) and np.array_equal(first.stage_curve, grown.stage_curve)
     alone = [e for e in events if e.get("kind") == "standalone"][0]["standalone_bytes"]
-    q = quality_report(new.lut, grown.extract(new.name).bake(new.lut.size), n_random=200_000, seed=seed)
+    added = grown.extract(new.name)
+    q = quality_report(new.lut, added.bake(added.bake_size(new.lut.size)), n_random=200_000, seed=seed)
     before, after = len(first.to_bytes()), len(grown.to_bytes())
     return {"built_on": len(inputs) - 1, "added": new.name, "kind": grown.look(new.name).kind,
             "base_unchanged": bool(base_same), "pack_before_bytes": before, "pack_after_bytes": after,

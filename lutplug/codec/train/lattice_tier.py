@@ -92,27 +92,32 @@ def last_true(n: int, holds: Callable[[int], bool]) -> Optional[int]:
     return found
 
 
+def largest_floor(step: float, meeting: Callable[[float, float], Optional[T]]) -> Optional[Tuple[T, float]]:
+    """(result, floor): the largest of :data:`DE_FLOORS` at which ``meeting(step, floor)`` gives a
+    result (bisection; None where the target is missed), or None when even floor 0 misses it."""
+    found: Dict[int, Optional[T]] = {}
+
+    def holds(k: int) -> bool:
+        found[k] = meeting(step, DE_FLOORS[k])
+        return found[k] is not None
+
+    j = last_true(len(DE_FLOORS), holds)
+    result = None if j is None else found[j]
+    return None if j is None or result is None else (result, DE_FLOORS[j])
+
+
 def fewest_bytes(steps: Sequence[float], meeting: Callable[[float, float], Optional[T]],
                  size: Callable[[T], int]) -> Optional[Tuple[T, float, float]]:
-    """(result, step, floor) of the smallest ``size``: at each of ``steps``, the largest of
-    :data:`DE_FLOORS` at which ``meeting(step, floor)`` gives a result (bisection; None where
-    the target is missed), or None when no step meets it."""
+    """(result, step, floor) of the smallest ``size`` over ``steps``, each at its
+    :func:`largest_floor`, or None when no step meets the target."""
     best: Optional[Tuple[int, T, float, float]] = None
     for step in steps:
-        found: Dict[int, Optional[T]] = {}
-
-        def holds(k: int) -> bool:
-            found[k] = meeting(step, DE_FLOORS[k])
-            return found[k] is not None
-
-        j = last_true(len(DE_FLOORS), holds)
-        if j is None:
+        found = largest_floor(step, meeting)
+        if found is None:
             continue
-        result = found[j]
-        assert result is not None
-        n = size(result)
+        n = size(found[0])
         if best is None or n < best[0]:
-            best = (n, result, step, DE_FLOORS[j])
+            best = (n, found[0], step, found[1])
     return None if best is None else best[1:]
 
 
@@ -204,20 +209,21 @@ def _settle(found: List[Tuple[Candidate, _Grid, int, float, float]], u: np.ndarr
     sizes = [stored_size(f[0][0], f[0][1]) for f in found]
     for _, (_, g, start, step, floor) in sorted(zip(sizes, found), key=lambda pair: pair[0]):
         meeting = _meeting(g, u, t, targets, sub)
+
+        def forms():
+            yield step, floor  # the cheapest form first
+            for s in LATTICE_STEPS[start:]:
+                best = largest_floor(s, meeting)
+                yield s, best[1] if best is not None else 0.0
+                yield s, 0.0
+
         tried = set()
-        for i in range(start - 1, len(LATTICE_STEPS)):
-            if i < start:  # the cheapest form first
-                forms = [(step, floor)]
-            else:
-                s = LATTICE_STEPS[i]
-                j = last_true(len(DE_FLOORS), lambda k: meeting(s, DE_FLOORS[k]) is not None)
-                forms = [(s, DE_FLOORS[j or 0]), (s, 0.0)]
-            for form in forms:
-                if form not in tried:
-                    tried.add(form)
-                    checked = _checked(g, u, t, targets, progress, judge, *form)
-                    if checked is not None:
-                        return checked, g
+        for form in forms():  # lazily: a step's floor is only searched once the coarser ones fail
+            if form not in tried:
+                tried.add(form)
+                checked = _checked(g, u, t, targets, progress, judge, *form)
+                if checked is not None:
+                    return checked, g
     return None
 
 
@@ -298,8 +304,8 @@ def lattice_tier(table: np.ndarray, u: np.ndarray, t: np.ndarray, predictors: Se
     residual lattice on the table's own grid and on each of ``grids``, in its cheapest form
     meeting ``targets`` at the evaluation points ``u``/``t`` (step and ΔE00 floor, see the
     module). Returns the candidate with the fewest stored bytes that ``judge`` accepts (asked
-    smallest first; a refused one is corrected at every node, going finer until the judge
-    agrees), or None (no grid within the reader's limit, or no step meets the targets).
+    smallest first; a refused one goes finer, each step at its largest floor and then at floor
+    0, until the judge agrees), or None (no grid within the reader's limit, or no step meets the targets).
     ``progress`` gets a ``"lattice"`` event per candidate measured in full."""
     n = table.shape[0]
     sizes = sorted({k for k in (n, *grids) if 2 <= k <= LATTICE_MAX_GRID})
